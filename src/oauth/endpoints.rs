@@ -1,0 +1,20 @@
+//! Every path this server answers, shared by the router and the discovery documents so the
+//! two cannot drift apart (the Kanidm habit).
+
+pub const MCP: &str = "/mcp";
+pub const AUTHORIZE: &str = "/authorize";
+pub const TOKEN: &str = "/token";
+pub const REGISTER: &str = "/register";
+pub const JWKS: &str = "/jwks.json";
+
+/// RFC 9728 §3.1: the metadata of resource `<public>`.
+pub const PROTECTED_RESOURCE: &str = "/.well-known/oauth-protected-resource";
+/// RFC 9728 §3.1: the metadata of resource `<public>/mcp` (the path is appended).
+pub const PROTECTED_RESOURCE_MCP: &str = "/.well-known/oauth-protected-resource/mcp";
+/// RFC 8414 §3.
+pub const AUTHORIZATION_SERVER_METADATA: &str = "/.well-known/oauth-authorization-server";
+/// OpenID Connect Discovery 1.0 §4.
+pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
+
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";

@@ -1,0 +1,3 @@
+//! The resource-server side: protected resource metadata (and, later, bearer verification).
+
+pub mod metadata;

@@ -1,0 +1,159 @@
+//! Everything the server must remember lives behind [`Store`], so that every instance of a
+//! deployment sees the same state (DESIGN.md "Tokens and state"). Callers hold an
+//! `Arc<dyn Store>` and never see SQL; `sqlite.rs` is the embedded default, and a PostgreSQL
+//! implementation plugs in beside it without touching callers.
+//!
+//! Times are Unix seconds (`i64`), taken from the caller's clock so tests can move time.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::Settings;
+use crate::oauth::types::{ClientId, GrantType, ScopeSet, TokenEndpointAuthMethod, UserName};
+
+pub mod sqlite;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (e.g. a duplicate user name); the text names it.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database could not be reached or failed; details are logged, not shown to clients.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored value could not be read back (e.g. malformed JSON in a column).
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub name: UserName,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+/// A registered client (RFC 7591 §2 metadata that this server keeps).
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub client_id: ClientId,
+    /// SHA-256 of the client secret; `None` for public clients.
+    pub secret_hash: Option<[u8; 32]>,
+    pub client_name: Option<String>,
+    pub client_uri: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub grant_types: Vec<GrantType>,
+    /// The `scope` the client registered; `None` when it registered none.
+    pub scope: Option<ScopeSet>,
+    pub software_id: Option<String>,
+    pub software_version: Option<String>,
+    pub contacts: Vec<String>,
+    pub issued_at: i64,
+}
+
+/// How a signing key's private part is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyProtection {
+    /// Stored as plain PKCS#8 (no master key was configured when it was made).
+    Plain,
+    /// Sealed with the master key (AES-256-GCM, the key id as associated data).
+    MasterKey,
+}
+
+impl KeyProtection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyProtection::Plain => "plain",
+            KeyProtection::MasterKey => "master-key",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "plain" => Some(KeyProtection::Plain),
+            "master-key" => Some(KeyProtection::MasterKey),
+            _ => None,
+        }
+    }
+}
+
+/// A JWS signing key as stored.
+#[derive(Debug, Clone)]
+pub struct StoredSigningKey {
+    pub kid: String,
+    pub alg: String,
+    /// The public key as a JWK (JSON text), published in the JWKS.
+    pub public_jwk: String,
+    pub private_key: Vec<u8>,
+    pub protection: KeyProtection,
+    pub created_at: i64,
+    /// When it stopped signing; `None` while it is the active key.
+    pub retired_at: Option<i64>,
+    /// Until when it stays in the JWKS to verify the tokens it signed.
+    pub verify_until: Option<i64>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A cheap round trip, for `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    async fn find_user_by_name(&self, name: &UserName) -> Result<Option<User>, StoreError>;
+    /// Returns false when no such user exists.
+    async fn set_user_disabled(
+        &self,
+        name: &UserName,
+        disabled: bool,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Returns false when no such user exists.
+    async fn set_user_password(
+        &self,
+        name: &UserName,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
+    async fn find_client(&self, client_id: &ClientId) -> Result<Option<Client>, StoreError>;
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+    /// Returns false when no such client exists.
+    async fn delete_client(&self, client_id: &ClientId) -> Result<bool, StoreError>;
+
+    /// Every stored signing key, newest first.
+    async fn list_signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError>;
+    /// Adds a key as the active key for its algorithm. In one transaction, the current active
+    /// key of that algorithm (if any) is retired at `now` and kept for verification until
+    /// `verify_until`. Fails with `Conflict` when another writer made a key active meanwhile
+    /// and `retire_current` is false.
+    async fn activate_signing_key(
+        &self,
+        key: &StoredSigningKey,
+        retire_current: Option<(i64, i64)>,
+    ) -> Result<(), StoreError>;
+    /// Deletes retired keys whose verification window ended before `now`; returns how many.
+    async fn prune_signing_keys(&self, now: i64) -> Result<u64, StoreError>;
+}
+
+/// Opens the store the settings name (SQLite in the data dir unless a database URL is set)
+/// and applies its migrations.
+pub async fn open(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    match settings.database_url.as_deref() {
+        None => Ok(Arc::new(sqlite::SqliteStore::open(settings).await?)),
+        Some(url) if url.starts_with("sqlite:") => {
+            Ok(Arc::new(sqlite::SqliteStore::open(settings).await?))
+        }
+        Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
+            anyhow::bail!("PostgreSQL support is not implemented yet; use the default SQLite store")
+        }
+        Some(_) => {
+            anyhow::bail!("unsupported database URL: use sqlite:PATH (PostgreSQL comes later)")
+        }
+    }
+}
