@@ -140,15 +140,19 @@ impl Application {
     }
 }
 
-/// CORS for the endpoints browsers call cross-origin (discovery, registration, JWKS; later
-/// token, revoke and MCP). Never on `/authorize`, which is a top-level navigation.
+/// CORS for the endpoints browsers call cross-origin ([`endpoints::allows_cors`]: discovery,
+/// registration, JWKS, token, MCP), for the configured origins only. It wraps the whole router,
+/// so a preflight is answered before routing, fallbacks or (later) authentication; pages such
+/// as `/authorize` never get an `Access-Control-Allow-Origin`.
 fn cors_layer(origins: &[String]) -> CorsLayer {
     let origins: Vec<HeaderValue> = origins
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(AllowOrigin::predicate(move |origin, request| {
+            endpoints::allows_cors(request.uri.path()) && origins.contains(origin)
+        }))
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers([
             header::AUTHORIZATION,
@@ -166,7 +170,7 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
 
 /// The whole HTTP surface. Built by a function so tests can drive it without a socket.
 pub fn router(state: AppState) -> Router {
-    let cross_origin = Router::new()
+    Router::new()
         .route(
             endpoints::AUTHORIZATION_SERVER_METADATA,
             get(metadata::authorization_server),
@@ -185,11 +189,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route(endpoints::JWKS, get(metadata::jwks))
         .route(endpoints::REGISTER, post(register::register))
-        // Preflight is answered here, before any handler (and later any auth) runs.
-        .layer(cors_layer(&state.settings.cors_origins));
-
-    Router::new()
-        .merge(cross_origin)
         .route(endpoints::HEALTHZ, get(healthz))
         .route(endpoints::READYZ, get(readyz))
         .fallback(not_found)
@@ -203,6 +202,7 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(cors_layer(&state.settings.cors_origins))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -18,3 +18,18 @@ pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
+
+/// The paths that browsers may call cross-origin (CORS). Pages a person sees (`/authorize`,
+/// later `/account`) are top-level navigations and are left out on purpose.
+pub fn allows_cors(path: &str) -> bool {
+    matches!(
+        path,
+        MCP | TOKEN
+            | REGISTER
+            | JWKS
+            | PROTECTED_RESOURCE
+            | PROTECTED_RESOURCE_MCP
+            | AUTHORIZATION_SERVER_METADATA
+            | OPENID_CONFIGURATION
+    )
+}

@@ -1,0 +1,9 @@
+//! Integration tests: each starts the real server on 127.0.0.1:0 with its own data directory
+//! and talks HTTP to it (or runs the real `omnichat` binary).
+
+mod cli;
+mod cors;
+mod discovery;
+mod helpers;
+mod keys;
+mod register;
