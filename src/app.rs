@@ -23,8 +23,10 @@ use crate::clock::Clock;
 use crate::config::{PublicUrl, Settings};
 use crate::oauth::error::OAuthError;
 use crate::oauth::redirect::RedirectPolicy;
-use crate::oauth::{endpoints, keys, metadata, register};
-use crate::ratelimit::AddressRateLimiter;
+use crate::oauth::access_token::{AccessTokens, KeyRing};
+use crate::oauth::{authorize, endpoints, keys, metadata, register, revocation, token};
+use crate::ratelimit::{AddressRateLimiter, FailureThrottle};
+use crate::web::{self, Pages};
 use crate::resource;
 use crate::store::{self, Store};
 
@@ -37,6 +39,30 @@ pub struct AppInner {
     pub clock: Clock,
     pub redirect_policy: RedirectPolicy,
     pub register_limiter: AddressRateLimiter,
+    /// Issues and verifies access tokens with the store's signing keys.
+    pub tokens: AccessTokens,
+    pub pages: Pages,
+    pub login_throttle: LoginThrottle,
+    /// Bounds concurrent argon2 verifications (each takes ~19 MiB and a core for tens of ms).
+    pub password_hashing: Arc<tokio::sync::Semaphore>,
+}
+
+/// Failed-login throttles: per account name and per client address.
+pub struct LoginThrottle {
+    pub accounts: FailureThrottle,
+    pub addresses: FailureThrottle,
+}
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        let window = Duration::from_secs(15 * 60);
+        Self {
+            // An account slows down after 3 failures and locks after 10 (per 15 minutes).
+            accounts: FailureThrottle::new(3, 10, window),
+            // An address may try several accounts, but not many.
+            addresses: FailureThrottle::new(10, 50, window),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -87,7 +113,19 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| PublicUrl::from_socket_addr(local));
+        let key_ring = KeyRing::load(store.clone(), settings.master_key.clone()).await?;
+        let tokens = AccessTokens::new(
+            key_ring,
+            public_url.as_str().to_string(),
+            vec![public_url.as_str().to_string(), public_url.join(endpoints::MCP)],
+            settings.access_token_ttl,
+        );
+        let hashing_slots = std::thread::available_parallelism().map_or(2, |n| n.get());
         let state = AppState(Arc::new(AppInner {
+            tokens,
+            pages: Pages::new()?,
+            login_throttle: LoginThrottle::default(),
+            password_hashing: Arc::new(tokio::sync::Semaphore::new(hashing_slots)),
             redirect_policy: RedirectPolicy::new(
                 settings.allowed_redirect_uris.iter().cloned(),
                 settings.allow_insecure_http_redirects,
@@ -189,6 +227,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route(endpoints::JWKS, get(metadata::jwks))
         .route(endpoints::REGISTER, post(register::register))
+        .route(
+            endpoints::AUTHORIZE,
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route(endpoints::LOGIN, post(authorize::login))
+        .route(endpoints::CONSENT, post(authorize::consent))
+        .route(endpoints::TOKEN, post(token::token))
+        .route(endpoints::REVOKE, post(revocation::revoke))
+        .route(endpoints::INTROSPECT, post(revocation::introspect))
+        .route(web::STYLESHEET_PATH, get(web::stylesheet))
         .route(endpoints::HEALTHZ, get(healthz))
         .route(endpoints::READYZ, get(readyz))
         .fallback(not_found)

@@ -42,6 +42,22 @@ pub enum Command {
     /// Inspect and rotate the token signing keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Inspect and revoke what users approved for clients
+    #[command(subcommand)]
+    Grants(GrantsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrantsCommand {
+    /// List grants (newest first)
+    List {
+        /// Only this user's grants
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a grant: its refresh tokens stop working at once, its access tokens at their
+    /// next check
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Users(cmd) => users(cmd, &settings).await,
         Command::Clients(cmd) => clients(cmd, &settings).await,
         Command::Keys(cmd) => keys_command(cmd, &settings).await,
+        Command::Grants(cmd) => grants(cmd, &settings).await,
     }
 }
 
@@ -368,6 +385,57 @@ async fn keys_command(cmd: KeysCommand, settings: &Settings) -> anyhow::Result<(
                     previous.verify_until.map(format_time).unwrap_or_default()
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+async fn grants(cmd: GrantsCommand, settings: &Settings) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let now = Clock::system().now();
+    match cmd {
+        GrantsCommand::List { user } => {
+            let user_id = match user {
+                Some(name) => {
+                    let name = parse_user_name(&name)?;
+                    Some(
+                        store
+                            .find_user_by_name(&name)
+                            .await?
+                            .ok_or_else(|| anyhow::anyhow!("no user named {:?}", name.as_str()))?
+                            .id,
+                    )
+                }
+                None => None,
+            };
+            let grants = store.list_grants(user_id.as_deref()).await?;
+            if grants.is_empty() {
+                println!("no grants");
+            }
+            for listing in grants {
+                let grant = &listing.grant;
+                let state = match grant.revoked_at {
+                    Some(at) => format!("revoked {}", format_time(at)),
+                    None if grant.expires_at <= now => "expired".to_string(),
+                    None => "active".to_string(),
+                };
+                println!(
+                    "{}\t{}\t{} ({})\t{}\t{}\tcreated {}",
+                    grant.id,
+                    listing.user_name,
+                    listing.client_name.as_deref().unwrap_or("(no name)").escape_debug(),
+                    grant.client_id,
+                    grant.scope,
+                    state,
+                    format_time(grant.created_at),
+                );
+            }
+        }
+        GrantsCommand::Revoke { id } => {
+            if uuid::Uuid::parse_str(&id).is_err() || !store.revoke_grant(&id, now).await? {
+                bail!("no grant with id {id:?}");
+            }
+            println!("grant {id} revoked");
         }
     }
     Ok(())

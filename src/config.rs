@@ -118,6 +118,12 @@ pub struct ConfigArgs {
         value_name = "SECONDS"
     )]
     pub access_token_ttl: Option<u64>,
+    /// Refresh tokens expire after this many seconds unused [default: 2592000 = 30 days]
+    #[arg(long, global = true, env = "OMNICHAT_REFRESH_TOKEN_IDLE_TTL", value_name = "SECONDS")]
+    pub refresh_token_idle_ttl: Option<u64>,
+    /// A grant's refresh tokens end this many seconds after the grant [default: 7776000 = 90 days]
+    #[arg(long, global = true, env = "OMNICHAT_REFRESH_TOKEN_MAX_TTL", value_name = "SECONDS")]
+    pub refresh_token_max_ttl: Option<u64>,
     /// How long a rotated-out signing key stays in the JWKS, seconds [default: access-token TTL + 3600]
     #[arg(
         long,
@@ -172,6 +178,8 @@ pub struct FileConfig {
     pub register_rate_limit: Option<u32>,
     pub trusted_proxies: Option<Vec<IpNet>>,
     pub access_token_ttl: Option<u64>,
+    pub refresh_token_idle_ttl: Option<u64>,
+    pub refresh_token_max_ttl: Option<u64>,
     pub key_retention: Option<u64>,
     pub resource_name: Option<String>,
     pub log_format: Option<LogFormat>,
@@ -204,6 +212,8 @@ pub struct Settings {
     pub register_rate_limit: u32,
     pub trusted_proxies: Vec<IpNet>,
     pub access_token_ttl: u64,
+    pub refresh_token_idle_ttl: u64,
+    pub refresh_token_max_ttl: u64,
     pub key_retention: u64,
     pub resource_name: String,
     pub log_format: LogFormat,
@@ -241,6 +251,8 @@ impl Settings {
             register_rate_limit: 20,
             trusted_proxies: Vec::new(),
             access_token_ttl,
+            refresh_token_idle_ttl: 30 * 86_400,
+            refresh_token_max_ttl: 90 * 86_400,
             key_retention: access_token_ttl + 3600,
             resource_name: "OmniChat".to_string(),
             log_format: LogFormat::Text,
@@ -323,6 +335,17 @@ impl Settings {
             }
             settings.access_token_ttl = ttl;
             settings.key_retention = ttl + 3600;
+        }
+        if let Some(idle) = args.refresh_token_idle_ttl.or(file.refresh_token_idle_ttl) {
+            settings.refresh_token_idle_ttl = idle.max(60);
+        }
+        if let Some(max) = args.refresh_token_max_ttl.or(file.refresh_token_max_ttl) {
+            settings.refresh_token_max_ttl = max.max(60);
+        }
+        if settings.refresh_token_idle_ttl > settings.refresh_token_max_ttl {
+            return Err(ConfigError::Invalid(
+                "refresh_token_idle_ttl must not exceed refresh_token_max_ttl".into(),
+            ));
         }
         if let Some(retention) = args.key_retention.or(file.key_retention) {
             if retention < settings.access_token_ttl {

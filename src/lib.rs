@@ -13,3 +13,4 @@ pub mod password;
 pub mod ratelimit;
 pub mod resource;
 pub mod store;
+pub mod web;

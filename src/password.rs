@@ -46,6 +46,16 @@ pub fn hash_password(password: &Secret<String>) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("cannot hash password: {e}"))
 }
 
+/// A real argon2id hash of a random password, computed once. Login checks an unknown user
+/// name against it, so a missing account takes as long to refuse as a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let random = crate::crypto::random_token();
+        hash_password(&random).unwrap_or_default()
+    })
+}
+
 /// Verifies a password against a stored hash (CPU-heavy, like [`hash_password`]).
 pub fn verify_password(password: &Secret<String>, stored_hash: &str) -> bool {
     if password.expose().len() > MAX_PASSWORD_BYTES {

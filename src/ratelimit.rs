@@ -70,6 +70,71 @@ pub fn client_address(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[
     client
 }
 
+
+/// Failed-login throttling for one kind of key (an account name or a client address): after
+/// `slow_after` recent failures each further failure is answered more slowly, and after
+/// `lock_after` the key is refused with 429 until `window` has passed since the last failure.
+pub struct FailureThrottle {
+    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+    slow_after: u32,
+    lock_after: u32,
+    window: std::time::Duration,
+}
+
+impl FailureThrottle {
+    pub fn new(slow_after: u32, lock_after: u32, window: std::time::Duration) -> Self {
+        Self {
+            failures: std::sync::Mutex::new(std::collections::HashMap::new()),
+            slow_after,
+            lock_after,
+            window,
+        }
+    }
+
+    fn with_map<T>(&self, f: impl FnOnce(&mut std::collections::HashMap<String, (u32, std::time::Instant)>) -> T) -> T {
+        let mut guard = match self.failures.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+
+    /// Recent failures of `key` (those older than the window are forgotten).
+    fn recent(&self, key: &str) -> u32 {
+        self.with_map(|map| match map.get(key) {
+            Some((count, last)) if last.elapsed() < self.window => *count,
+            _ => 0,
+        })
+    }
+
+    /// `Err(seconds)` while the key is locked out.
+    pub fn check(&self, key: &str) -> Result<(), u64> {
+        self.with_map(|map| match map.get(key) {
+            Some((count, last)) if *count >= self.lock_after && last.elapsed() < self.window => {
+                Err(self.window.saturating_sub(last.elapsed()).as_secs().max(1))
+            }
+            _ => Ok(()),
+        })
+    }
+
+    /// Records a failure and returns how long to wait before answering it.
+    pub fn fail(&self, key: &str) -> std::time::Duration {
+        let count = self.recent(key) + 1;
+        self.with_map(|map| {
+            if map.len() > PRUNE_ABOVE {
+                map.retain(|_, (_, last)| last.elapsed() < self.window);
+            }
+            map.insert(key.to_string(), (count, std::time::Instant::now()));
+        });
+        let over = count.saturating_sub(self.slow_after);
+        std::time::Duration::from_millis(u64::from(over.min(8)) * 250)
+    }
+
+    pub fn succeed(&self, key: &str) {
+        self.with_map(|map| map.remove(key));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +171,20 @@ mod tests {
             client_address(proxy, &headers("6.6.6.6, garbage, 1.2.3.4"), &nets),
             "1.2.3.4".parse::<IpAddr>().unwrap()
         );
+    }
+
+    #[test]
+    fn failure_throttle_slows_then_locks() {
+        let t = FailureThrottle::new(2, 4, std::time::Duration::from_secs(60));
+        assert_eq!(t.fail("a"), std::time::Duration::ZERO);
+        assert_eq!(t.fail("a"), std::time::Duration::ZERO);
+        assert!(t.fail("a") > std::time::Duration::ZERO);
+        assert!(t.check("a").is_ok());
+        t.fail("a");
+        assert!(t.check("a").is_err());
+        assert!(t.check("b").is_ok());
+        t.succeed("a");
+        assert!(t.check("a").is_ok());
     }
 
     #[test]

@@ -6,6 +6,14 @@ pub const AUTHORIZE: &str = "/authorize";
 pub const TOKEN: &str = "/token";
 pub const REGISTER: &str = "/register";
 pub const JWKS: &str = "/jwks.json";
+/// RFC 7009 token revocation.
+pub const REVOKE: &str = "/revoke";
+/// RFC 7662 token introspection.
+pub const INTROSPECT: &str = "/introspect";
+/// The login form of the authorization flow posts here.
+pub const LOGIN: &str = "/login";
+/// The consent form of the authorization flow posts here.
+pub const CONSENT: &str = "/consent";
 
 /// RFC 9728 §3.1: the metadata of resource `<public>`.
 pub const PROTECTED_RESOURCE: &str = "/.well-known/oauth-protected-resource";
@@ -25,6 +33,7 @@ pub fn allows_cors(path: &str) -> bool {
     matches!(
         path,
         MCP | TOKEN
+            | REVOKE
             | REGISTER
             | JWKS
             | PROTECTED_RESOURCE

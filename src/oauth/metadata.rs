@@ -32,6 +32,12 @@ pub fn authorization_server_metadata(public: &PublicUrl) -> Value {
         "token_endpoint": public.join(endpoints::TOKEN),
         "registration_endpoint": public.join(endpoints::REGISTER),
         "jwks_uri": public.join(endpoints::JWKS),
+        "revocation_endpoint": public.join(endpoints::REVOKE),
+        "revocation_endpoint_auth_methods_supported":
+            TokenEndpointAuthMethod::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        "introspection_endpoint": public.join(endpoints::INTROSPECT),
+        // RFC 7662 §2.1: introspection needs an authenticated (confidential) client.
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": scopes_supported(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -97,6 +97,80 @@ pub struct StoredSigningKey {
     pub verify_until: Option<i64>,
 }
 
+/// A browser session (after login). Only the hash of the session id is kept.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id_hash: [u8; 32],
+    pub user_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// An issued authorization code, bound to everything the token request must match.
+#[derive(Debug, Clone)]
+pub struct AuthorizationCode {
+    pub code_hash: [u8; 32],
+    pub client_id: ClientId,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub scope: ScopeSet,
+    pub resource: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub grant_id: Option<String>,
+}
+
+/// What a user approved for a client, with the refresh tokens that may still be used.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: ClientId,
+    pub scope: ScopeSet,
+    pub resource: String,
+    pub created_at: i64,
+    /// The absolute end of the grant's refresh tokens.
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub latest_refresh_hash: Option<[u8; 32]>,
+    pub previous_refresh_hash: Option<[u8; 32]>,
+}
+
+/// A grant with the names an operator recognises (for `grants list`).
+#[derive(Debug, Clone)]
+pub struct GrantListing {
+    pub grant: Grant,
+    pub user_name: String,
+    pub client_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefreshToken {
+    pub token_hash: [u8; 32],
+    pub grant_id: String,
+    pub created_at: i64,
+}
+
+/// Which of a grant's two usable refresh tokens was presented (see `oauth::token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshPosition {
+    /// The newest token: it becomes `previous`, the new one `latest`.
+    Latest,
+    /// The token before the newest, whose successor was never used: the new token replaces
+    /// `latest` (the retry after a lost response). `latest` must still be this value.
+    Previous { latest: [u8; 32] },
+}
+
+/// The outcome of redeeming a code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    Redeemed,
+    /// The code was used before (or concurrently) — a replay.
+    AlreadyUsed,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// A cheap round trip, for `/readyz`.
@@ -139,6 +213,52 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Deletes retired keys whose verification window ended before `now`; returns how many.
     async fn prune_signing_keys(&self, now: i64) -> Result<u64, StoreError>;
+
+    async fn find_user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
+
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// The unexpired session with this id hash, with its user.
+    async fn find_session(&self, id_hash: &[u8; 32], now: i64) -> Result<Option<(Session, User)>, StoreError>;
+    async fn delete_session(&self, id_hash: &[u8; 32]) -> Result<(), StoreError>;
+
+    async fn has_consent(&self, user_id: &str, client_id: &ClientId, scope: &ScopeSet) -> Result<bool, StoreError>;
+    async fn insert_consent(&self, user_id: &str, client_id: &ClientId, scope: &ScopeSet, now: i64) -> Result<(), StoreError>;
+
+    async fn insert_authorization_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
+    async fn find_authorization_code(&self, code_hash: &[u8; 32]) -> Result<Option<AuthorizationCode>, StoreError>;
+    /// Marks the code used and creates its grant (and first refresh token) in one
+    /// transaction. Exactly one of any number of concurrent callers gets `Redeemed`.
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &[u8; 32],
+        now: i64,
+        grant: &Grant,
+        refresh_token: Option<&RefreshToken>,
+    ) -> Result<Redemption, StoreError>;
+
+    async fn find_grant(&self, grant_id: &str) -> Result<Option<Grant>, StoreError>;
+    /// A refresh token (by hash) with its grant.
+    async fn find_refresh_token(&self, token_hash: &[u8; 32]) -> Result<Option<(RefreshToken, Grant)>, StoreError>;
+    /// Compare-and-swap rotation: records `new_token` and moves the grant's lineage, only if
+    /// the grant is unrevoked and still in the state `position` describes for `presented`.
+    /// Returns false when another request changed the grant first.
+    async fn rotate_refresh_token(
+        &self,
+        grant_id: &str,
+        presented: &[u8; 32],
+        position: RefreshPosition,
+        new_token: &RefreshToken,
+    ) -> Result<bool, StoreError>;
+    /// Revokes a grant (idempotent); returns false when it does not exist.
+    async fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<bool, StoreError>;
+    async fn revoke_user_grants(&self, user_id: &str, now: i64) -> Result<u64, StoreError>;
+    /// Grants, newest first, optionally of one user only.
+    async fn list_grants(&self, user_id: Option<&str>) -> Result<Vec<GrantListing>, StoreError>;
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
+    async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError>;
+    /// Deletes expired codes, sessions and revocation records; returns how many rows went.
+    async fn prune_expired(&self, now: i64) -> Result<u64, StoreError>;
 }
 
 /// Opens the store the settings name (SQLite in the data dir unless a database URL is set)

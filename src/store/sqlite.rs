@@ -10,7 +10,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlitePool};
 
-use super::{Client, KeyProtection, Store, StoreError, StoredSigningKey, User};
+use super::{
+    AuthorizationCode, Client, Grant, GrantListing, KeyProtection, Redemption, RefreshPosition, RefreshToken,
+    Session, Store, StoreError, StoredSigningKey, User,
+};
 use crate::config::{Settings, SqliteSynchronous as SyncSetting};
 use crate::oauth::types::{ClientId, GrantType, ScopeSet, TokenEndpointAuthMethod, UserName};
 
@@ -138,6 +141,53 @@ fn key_from_row(row: &SqliteRow) -> Result<StoredSigningKey, StoreError> {
         created_at: row.try_get("created_at")?,
         retired_at: row.try_get("retired_at")?,
         verify_until: row.try_get("verify_until")?,
+    })
+}
+
+fn hash32(bytes: Vec<u8>, column: &str) -> Result<[u8; 32], StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{column} is not 32 bytes")))
+}
+
+fn scope_column(text: &str) -> Result<ScopeSet, StoreError> {
+    ScopeSet::parse(text).map_err(|e| StoreError::Corrupt(format!("scope {:?}", e.0)))
+}
+
+fn client_id_column(text: &str) -> Result<ClientId, StoreError> {
+    ClientId::parse(text).ok_or_else(|| StoreError::Corrupt(format!("client id {text:?}")))
+}
+
+fn code_from_row(row: &SqliteRow) -> Result<AuthorizationCode, StoreError> {
+    Ok(AuthorizationCode {
+        code_hash: hash32(row.try_get("code_hash")?, "code_hash")?,
+        client_id: client_id_column(&row.try_get::<String, _>("client_id")?)?,
+        user_id: row.try_get("user_id")?,
+        redirect_uri: row.try_get("redirect_uri")?,
+        code_challenge: row.try_get("code_challenge")?,
+        scope: scope_column(&row.try_get::<String, _>("scope")?)?,
+        resource: row.try_get("resource")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        used_at: row.try_get("used_at")?,
+        grant_id: row.try_get("grant_id")?,
+    })
+}
+
+fn grant_from_row(row: &SqliteRow) -> Result<Grant, StoreError> {
+    let latest: Option<Vec<u8>> = row.try_get("latest_refresh_hash")?;
+    let previous: Option<Vec<u8>> = row.try_get("previous_refresh_hash")?;
+    Ok(Grant {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        client_id: client_id_column(&row.try_get::<String, _>("client_id")?)?,
+        scope: scope_column(&row.try_get::<String, _>("scope")?)?,
+        resource: row.try_get("resource")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        latest_refresh_hash: latest.map(|h| hash32(h, "latest_refresh_hash")).transpose()?,
+        previous_refresh_hash: previous.map(|h| hash32(h, "previous_refresh_hash")).transpose()?,
     })
 }
 
@@ -337,4 +387,309 @@ impl Store for SqliteStore {
         .await?;
         Ok(done.rows_affected())
     }
+
+    async fn find_user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        sqlx::query("SELECT * FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(session.id_hash.to_vec())
+            .bind(&session.user_id)
+            .bind(session.created_at)
+            .bind(session.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_session(&self, id_hash: &[u8; 32], now: i64) -> Result<Option<(Session, User)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.id_hash, s.user_id, s.created_at AS s_created, s.expires_at, u.*
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id_hash = ? AND s.expires_at > ?",
+        )
+        .bind(id_hash.to_vec())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let session = Session {
+            id_hash: hash32(row.try_get("id_hash")?, "id_hash")?,
+            user_id: row.try_get("user_id")?,
+            created_at: row.try_get("s_created")?,
+            expires_at: row.try_get("expires_at")?,
+        };
+        Ok(Some((session, user_from_row(&row)?)))
+    }
+
+    async fn delete_session(&self, id_hash: &[u8; 32]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(id_hash.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn has_consent(&self, user_id: &str, client_id: &ClientId, scope: &ScopeSet) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM consents WHERE user_id = ? AND client_id = ? AND scope = ?")
+            .bind(user_id)
+            .bind(client_id.as_str())
+            .bind(scope.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn insert_consent(&self, user_id: &str, client_id: &ClientId, scope: &ScopeSet, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO consents (user_id, client_id, scope, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (user_id, client_id, scope) DO UPDATE SET created_at = excluded.created_at",
+        )
+        .bind(user_id)
+        .bind(client_id.as_str())
+        .bind(scope.to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_authorization_code(&self, code: &AuthorizationCode) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, code_challenge,
+                 scope, resource, created_at, expires_at, used_at, grant_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+        )
+        .bind(code.code_hash.to_vec())
+        .bind(code.client_id.as_str())
+        .bind(&code.user_id)
+        .bind(&code.redirect_uri)
+        .bind(&code.code_challenge)
+        .bind(code.scope.to_string())
+        .bind(&code.resource)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn find_authorization_code(&self, code_hash: &[u8; 32]) -> Result<Option<AuthorizationCode>, StoreError> {
+        sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = ?")
+            .bind(code_hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(code_from_row)
+            .transpose()
+    }
+
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &[u8; 32],
+        now: i64,
+        grant: &Grant,
+        refresh_token: Option<&RefreshToken>,
+    ) -> Result<Redemption, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_grant(&mut tx, grant).await?;
+        // The atomic single-use check: only one UPDATE can see used_at IS NULL.
+        let claimed = sqlx::query(
+            "UPDATE authorization_codes SET used_at = ?, grant_id = ? WHERE code_hash = ? AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(&grant.id)
+        .bind(code_hash.to_vec())
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(Redemption::AlreadyUsed);
+        }
+        if let Some(token) = refresh_token {
+            insert_refresh_token(&mut tx, token).await?;
+        }
+        tx.commit().await?;
+        Ok(Redemption::Redeemed)
+    }
+
+    async fn find_grant(&self, grant_id: &str) -> Result<Option<Grant>, StoreError> {
+        sqlx::query("SELECT * FROM grants WHERE id = ?")
+            .bind(grant_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(grant_from_row)
+            .transpose()
+    }
+
+    async fn find_refresh_token(&self, token_hash: &[u8; 32]) -> Result<Option<(RefreshToken, Grant)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT r.token_hash, r.grant_id, r.created_at AS r_created, g.*
+             FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id
+             WHERE r.token_hash = ?",
+        )
+        .bind(token_hash.to_vec())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let token = RefreshToken {
+            token_hash: hash32(row.try_get("token_hash")?, "token_hash")?,
+            grant_id: row.try_get("grant_id")?,
+            created_at: row.try_get("r_created")?,
+        };
+        Ok(Some((token, grant_from_row(&row)?)))
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        grant_id: &str,
+        presented: &[u8; 32],
+        position: RefreshPosition,
+        new_token: &RefreshToken,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let moved = match position {
+            RefreshPosition::Latest => {
+                sqlx::query(
+                    "UPDATE grants SET previous_refresh_hash = latest_refresh_hash, latest_refresh_hash = ?
+                     WHERE id = ? AND latest_refresh_hash = ? AND revoked_at IS NULL",
+                )
+                .bind(new_token.token_hash.to_vec())
+                .bind(grant_id)
+                .bind(presented.to_vec())
+                .execute(&mut *tx)
+                .await?
+            }
+            RefreshPosition::Previous { latest } => {
+                sqlx::query(
+                    "UPDATE grants SET latest_refresh_hash = ?
+                     WHERE id = ? AND previous_refresh_hash = ? AND latest_refresh_hash = ? AND revoked_at IS NULL",
+                )
+                .bind(new_token.token_hash.to_vec())
+                .bind(grant_id)
+                .bind(presented.to_vec())
+                .bind(latest.to_vec())
+                .execute(&mut *tx)
+                .await?
+            }
+        };
+        if moved.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_refresh_token(&mut tx, new_token).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE grants SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+            .bind(now)
+            .bind(grant_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_user_grants(&self, user_id: &str, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn list_grants(&self, user_id: Option<&str>) -> Result<Vec<GrantListing>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT g.*, u.name AS user_name, c.client_name AS client_name
+             FROM grants g JOIN users u ON u.id = g.user_id JOIN clients c ON c.client_id = g.client_id
+             WHERE ?1 IS NULL OR g.user_id = ?1
+             ORDER BY g.created_at DESC, g.id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(GrantListing {
+                    grant: grant_from_row(row)?,
+                    user_name: row.try_get("user_name")?,
+                    client_name: row.try_get("client_name")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING")
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM revoked_access_tokens WHERE jti = ?")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn prune_expired(&self, now: i64) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        // Used codes are kept while they can still be replayed meaningfully (a day), so a
+        // late replay still finds and revokes its grant.
+        for (sql, cutoff) in [
+            ("DELETE FROM authorization_codes WHERE expires_at < ?", now - 86_400),
+            ("DELETE FROM sessions WHERE expires_at < ?", now),
+            ("DELETE FROM revoked_access_tokens WHERE expires_at < ?", now),
+        ] {
+            removed += sqlx::query(sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
+        }
+        Ok(removed)
+    }
+}
+
+async fn insert_grant(tx: &mut sqlx::SqliteConnection, grant: &Grant) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO grants (id, user_id, client_id, scope, resource, created_at, expires_at, revoked_at,
+             latest_refresh_hash, previous_refresh_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL)",
+    )
+    .bind(&grant.id)
+    .bind(&grant.user_id)
+    .bind(grant.client_id.as_str())
+    .bind(grant.scope.to_string())
+    .bind(&grant.resource)
+    .bind(grant.created_at)
+    .bind(grant.expires_at)
+    .bind(grant.latest_refresh_hash.map(|h| h.to_vec()))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_refresh_token(tx: &mut sqlx::SqliteConnection, token: &RefreshToken) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, created_at) VALUES (?, ?, ?)")
+        .bind(token.token_hash.to_vec())
+        .bind(&token.grant_id)
+        .bind(token.created_at)
+        .execute(tx)
+        .await?;
+    Ok(())
 }
