@@ -21,14 +21,14 @@ use tower_http::trace::TraceLayer;
 
 use crate::clock::Clock;
 use crate::config::{PublicUrl, Settings};
+use crate::oauth::access_token::{AccessTokens, KeyRing};
 use crate::oauth::error::OAuthError;
 use crate::oauth::redirect::RedirectPolicy;
-use crate::oauth::access_token::{AccessTokens, KeyRing};
 use crate::oauth::{authorize, endpoints, keys, metadata, register, revocation, token};
 use crate::ratelimit::{AddressRateLimiter, FailureThrottle};
-use crate::web::{self, Pages};
 use crate::resource;
 use crate::store::{self, Store};
+use crate::web::{self, Pages};
 
 /// Shared, read-mostly state of one server process.
 pub struct AppInner {
@@ -117,7 +117,10 @@ impl Application {
         let tokens = AccessTokens::new(
             key_ring,
             public_url.as_str().to_string(),
-            vec![public_url.as_str().to_string(), public_url.join(endpoints::MCP)],
+            vec![
+                public_url.as_str().to_string(),
+                public_url.join(endpoints::MCP),
+            ],
             settings.access_token_ttl,
         );
         let hashing_slots = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -168,13 +171,32 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        housekeeping.abort();
+        served
+    }
+}
+
+/// Every ten minutes: delete expired codes, sessions and revocation records, and signing keys
+/// whose verification window has passed. Any instance may do it; the deletes are idempotent.
+async fn housekeeping(state: AppState) {
+    let mut interval = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        interval.tick().await;
+        let now = state.clock.now();
+        if let Err(e) = state.store.prune_expired(now).await {
+            tracing::warn!(error = %e, "pruning expired records failed");
+        }
+        if let Err(e) = state.store.prune_signing_keys(now).await {
+            tracing::warn!(error = %e, "pruning signing keys failed");
+        }
     }
 }
 

@@ -283,10 +283,17 @@ async fn set_disabled(
     {
         bail!("no user named {:?}", name.as_str());
     }
-    println!(
-        "user {name} {}",
-        if disabled { "disabled" } else { "enabled" }
-    );
+    if disabled {
+        // A disabled user's existing access ends too, not only their sign-in.
+        let user = store
+            .find_user_by_name(&name)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no user named {:?}", name.as_str()))?;
+        let revoked = store.revoke_user_grants(&user.id, clock.now()).await?;
+        println!("user {name} disabled; {revoked} grant(s) revoked and sessions ended");
+    } else {
+        println!("user {name} enabled");
+    }
     Ok(())
 }
 
@@ -423,7 +430,11 @@ async fn grants(cmd: GrantsCommand, settings: &Settings) -> anyhow::Result<()> {
                     "{}\t{}\t{} ({})\t{}\t{}\tcreated {}",
                     grant.id,
                     listing.user_name,
-                    listing.client_name.as_deref().unwrap_or("(no name)").escape_debug(),
+                    listing
+                        .client_name
+                        .as_deref()
+                        .unwrap_or("(no name)")
+                        .escape_debug(),
                     grant.client_id,
                     grant.scope,
                     state,

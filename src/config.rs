@@ -119,10 +119,20 @@ pub struct ConfigArgs {
     )]
     pub access_token_ttl: Option<u64>,
     /// Refresh tokens expire after this many seconds unused [default: 2592000 = 30 days]
-    #[arg(long, global = true, env = "OMNICHAT_REFRESH_TOKEN_IDLE_TTL", value_name = "SECONDS")]
+    #[arg(
+        long,
+        global = true,
+        env = "OMNICHAT_REFRESH_TOKEN_IDLE_TTL",
+        value_name = "SECONDS"
+    )]
     pub refresh_token_idle_ttl: Option<u64>,
     /// A grant's refresh tokens end this many seconds after the grant [default: 7776000 = 90 days]
-    #[arg(long, global = true, env = "OMNICHAT_REFRESH_TOKEN_MAX_TTL", value_name = "SECONDS")]
+    #[arg(
+        long,
+        global = true,
+        env = "OMNICHAT_REFRESH_TOKEN_MAX_TTL",
+        value_name = "SECONDS"
+    )]
     pub refresh_token_max_ttl: Option<u64>,
     /// How long a rotated-out signing key stays in the JWKS, seconds [default: access-token TTL + 3600]
     #[arg(

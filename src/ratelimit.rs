@@ -70,7 +70,6 @@ pub fn client_address(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[
     client
 }
 
-
 /// Failed-login throttling for one kind of key (an account name or a client address): after
 /// `slow_after` recent failures each further failure is answered more slowly, and after
 /// `lock_after` the key is refused with 429 until `window` has passed since the last failure.
@@ -91,7 +90,10 @@ impl FailureThrottle {
         }
     }
 
-    fn with_map<T>(&self, f: impl FnOnce(&mut std::collections::HashMap<String, (u32, std::time::Instant)>) -> T) -> T {
+    fn with_map<T>(
+        &self,
+        f: impl FnOnce(&mut std::collections::HashMap<String, (u32, std::time::Instant)>) -> T,
+    ) -> T {
         let mut guard = match self.failures.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
-use super::keys::{self, EcPublicJwk, ES256, KeyError};
+use super::keys::{self, ES256, EcPublicJwk, KeyError};
 use super::types::{ClientId, ScopeSet};
 use crate::crypto::MasterKey;
 use crate::store::{Store, StoredSigningKey};
@@ -109,18 +109,23 @@ pub struct KeyRing {
     reload: tokio::sync::Mutex<()>,
 }
 
-fn build_snapshot(keys: &[StoredSigningKey], master_key: Option<&MasterKey>) -> Result<Snapshot, KeyError> {
+fn build_snapshot(
+    keys: &[StoredSigningKey],
+    master_key: Option<&MasterKey>,
+) -> Result<Snapshot, KeyError> {
     let mut signing = None;
     let mut verifying = HashMap::new();
     for key in keys.iter().filter(|k| k.alg == ES256) {
-        let jwk: EcPublicJwk = serde_json::from_str(&key.public_jwk).map_err(|e| KeyError::Damaged {
-            kid: key.kid.clone(),
-            why: e.to_string(),
-        })?;
-        let decoding = DecodingKey::from_ec_components(&jwk.x, &jwk.y).map_err(|e| KeyError::Damaged {
-            kid: key.kid.clone(),
-            why: e.to_string(),
-        })?;
+        let jwk: EcPublicJwk =
+            serde_json::from_str(&key.public_jwk).map_err(|e| KeyError::Damaged {
+                kid: key.kid.clone(),
+                why: e.to_string(),
+            })?;
+        let decoding =
+            DecodingKey::from_ec_components(&jwk.x, &jwk.y).map_err(|e| KeyError::Damaged {
+                kid: key.kid.clone(),
+                why: e.to_string(),
+            })?;
         verifying.insert(
             key.kid.clone(),
             VerifyingKey {
@@ -142,7 +147,10 @@ fn build_snapshot(keys: &[StoredSigningKey], master_key: Option<&MasterKey>) -> 
 
 impl KeyRing {
     /// Loads the keys now; fails if the active key cannot be opened.
-    pub async fn load(store: Arc<dyn Store>, master_key: Option<MasterKey>) -> Result<Self, KeyError> {
+    pub async fn load(
+        store: Arc<dyn Store>,
+        master_key: Option<MasterKey>,
+    ) -> Result<Self, KeyError> {
         let keys = store.list_signing_keys().await?;
         let snapshot = build_snapshot(&keys, master_key.as_ref())?;
         Ok(Self {
@@ -259,10 +267,11 @@ impl AccessTokens {
         let mut header = Header::new(Algorithm::ES256);
         header.typ = Some(ACCESS_TOKEN_TYP.to_string());
         header.kid = Some(kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &key).map_err(|e| KeyError::Damaged {
-            kid,
-            why: e.to_string(),
-        })?;
+        let token =
+            jsonwebtoken::encode(&header, &claims, &key).map_err(|e| KeyError::Damaged {
+                kid,
+                why: e.to_string(),
+            })?;
         Ok(IssuedAccessToken { token, claims })
     }
 
@@ -295,14 +304,22 @@ impl AccessTokens {
         if header.contains_key("crit") {
             return Err(TokenError::Malformed);
         }
-        let kid = header.get("kid").and_then(|v| v.as_str()).ok_or(TokenError::UnknownKey)?;
+        let kid = header
+            .get("kid")
+            .and_then(|v| v.as_str())
+            .ok_or(TokenError::UnknownKey)?;
         if kid.is_empty() || kid.len() > 128 {
             return Err(TokenError::UnknownKey);
         }
-        let key = self.keys.verifying_key(kid, now).await.ok_or(TokenError::UnknownKey)?;
+        let key = self
+            .keys
+            .verifying_key(kid, now)
+            .await
+            .ok_or(TokenError::UnknownKey)?;
         let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
-        let valid = jsonwebtoken::crypto::verify(signature_b64, signed.as_bytes(), &key, Algorithm::ES256)
-            .map_err(|_| TokenError::Signature)?;
+        let valid =
+            jsonwebtoken::crypto::verify(signature_b64, signed.as_bytes(), &key, Algorithm::ES256)
+                .map_err(|_| TokenError::Signature)?;
         if !valid {
             return Err(TokenError::Signature);
         }
@@ -316,13 +333,15 @@ impl AccessTokens {
         if claims.iss != self.issuer {
             return Err(TokenError::Issuer);
         }
-        if !self.audiences.iter().any(|a| *a == claims.aud) {
+        if !self.audiences.contains(&claims.aud) {
             return Err(TokenError::Audience);
         }
         if now >= claims.exp + CLOCK_SKEW_SECS {
             return Err(TokenError::Expired);
         }
-        if claims.nbf.is_some_and(|nbf| nbf > now + CLOCK_SKEW_SECS) || claims.iat > now + CLOCK_SKEW_SECS {
+        if claims.nbf.is_some_and(|nbf| nbf > now + CLOCK_SKEW_SECS)
+            || claims.iat > now + CLOCK_SKEW_SECS
+        {
             return Err(TokenError::NotYetValid);
         }
         Ok(claims)
@@ -330,6 +349,8 @@ impl AccessTokens {
 }
 
 fn decode_segment<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T, TokenError> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| TokenError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| TokenError::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
 }

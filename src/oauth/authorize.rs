@@ -47,20 +47,32 @@ const FORWARDED: [&str; 9] = [
     "prompt",
 ];
 
+/// A request parameter that appeared more than once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeated;
+
 /// Request parameters in the order given (a query string or a form body).
 pub struct Params(Vec<(String, String)>);
 
 impl Params {
     pub fn parse(text: &str) -> Self {
-        Self(url::form_urlencoded::parse(text.as_bytes()).into_owned().collect())
+        Self(
+            url::form_urlencoded::parse(text.as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
 
-    /// RFC 6749 §3.1: parameters must not be repeated. `Err(())` when this one is.
-    pub fn single(&self, name: &str) -> Result<Option<&str>, ()> {
-        let mut values = self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    /// RFC 6749 §3.1: parameters must not be repeated. `Err` when this one is.
+    pub fn single(&self, name: &str) -> Result<Option<&str>, Repeated> {
+        let mut values = self
+            .0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str());
         let first = values.next();
         if values.next().is_some() {
-            return Err(());
+            return Err(Repeated);
         }
         Ok(first)
     }
@@ -68,7 +80,10 @@ impl Params {
     fn forwarded(&self, drop_prompt_login: bool) -> Vec<(String, String)> {
         self.0
             .iter()
-            .filter(|(n, v)| FORWARDED.contains(&n.as_str()) && !(drop_prompt_login && n == "prompt" && v == "login"))
+            .filter(|(n, v)| {
+                FORWARDED.contains(&n.as_str())
+                    && !(drop_prompt_login && n == "prompt" && v == "login")
+            })
             .cloned()
             .collect()
     }
@@ -98,7 +113,9 @@ pub struct AuthorizationRequest {
 
 /// Why an authorization request was refused, and how to tell the user agent.
 pub enum Refusal {
-    Page { message: String },
+    Page {
+        message: String,
+    },
     Redirect {
         redirect_uri: String,
         state: Option<String>,
@@ -109,18 +126,29 @@ pub enum Refusal {
 }
 
 fn page(message: impl Into<String>) -> Refusal {
-    Refusal::Page { message: message.into() }
+    Refusal::Page {
+        message: message.into(),
+    }
 }
 
 /// Checks an authorization request. `state` is only known once the redirect URI is verified.
-pub async fn check_request(app: &AppState, params: &Params) -> Result<AuthorizationRequest, Refusal> {
+pub async fn check_request(
+    app: &AppState,
+    params: &Params,
+) -> Result<AuthorizationRequest, Refusal> {
     // 1. The client and the redirect URI: failures here are pages, never redirects.
     let client_id = params
         .single("client_id")
         .map_err(|_| page("The request names more than one client_id."))?
-        .ok_or_else(|| page("The request does not say which application is asking (client_id is missing)."))?;
+        .ok_or_else(|| {
+            page("The request does not say which application is asking (client_id is missing).")
+        })?;
     let client = match ClientId::parse(client_id) {
-        Some(id) => app.store.find_client(&id).await.map_err(|e| Refusal::Internal(e.to_string()))?,
+        Some(id) => app
+            .store
+            .find_client(&id)
+            .await
+            .map_err(|e| Refusal::Internal(e.to_string()))?,
         None => None,
     }
     .ok_or_else(|| page("The application asking for access is not registered with this server."))?;
@@ -133,11 +161,17 @@ pub async fn check_request(app: &AppState, params: &Params) -> Result<Authorizat
             .iter()
             .any(|registered| RedirectPolicy::matches(registered, requested))
             .then(|| requested.to_string())
-            .ok_or_else(|| page("The redirect URI of this request is not registered for the application."))?,
+            .ok_or_else(|| {
+                page("The redirect URI of this request is not registered for the application.")
+            })?,
         // RFC 6749 §3.1.2.3: it may be omitted only when exactly one is registered.
         None => match client.redirect_uris.as_slice() {
             [only] => only.clone(),
-            _ => return Err(page("The request must say which registered redirect_uri to use.")),
+            _ => {
+                return Err(page(
+                    "The request must say which registered redirect_uri to use.",
+                ));
+            }
         },
     };
 
@@ -151,7 +185,10 @@ pub async fn check_request(app: &AppState, params: &Params) -> Result<Authorizat
     };
     for name in FORWARDED.iter().filter(|n| **n != "resource") {
         if params.single(name).is_err() {
-            return Err(refuse("invalid_request", &format!("the parameter {name} is repeated")));
+            return Err(refuse(
+                "invalid_request",
+                &format!("the parameter {name} is repeated"),
+            ));
         }
     }
     if params.single("state").is_err() {
@@ -161,7 +198,12 @@ pub async fn check_request(app: &AppState, params: &Params) -> Result<Authorizat
 
     match single("response_type") {
         Some("code") => {}
-        None => return Err(refuse("invalid_request", "response_type is missing; use response_type=code")),
+        None => {
+            return Err(refuse(
+                "invalid_request",
+                "response_type is missing; use response_type=code",
+            ));
+        }
         Some(_) => {
             return Err(refuse(
                 "unsupported_response_type",
@@ -171,7 +213,12 @@ pub async fn check_request(app: &AppState, params: &Params) -> Result<Authorizat
     }
     // OAuth 2.1 §4.1.1: PKCE is required, and this server accepts only S256.
     let code_challenge = match (single("code_challenge"), single("code_challenge_method")) {
-        (None, _) => return Err(refuse("invalid_request", "code_challenge is required (PKCE with S256)")),
+        (None, _) => {
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge is required (PKCE with S256)",
+            ));
+        }
         (Some(_), None) => {
             return Err(refuse(
                 "invalid_request",
@@ -179,7 +226,10 @@ pub async fn check_request(app: &AppState, params: &Params) -> Result<Authorizat
             ));
         }
         (Some(_), Some(method)) if method != "S256" => {
-            return Err(refuse("invalid_request", "code_challenge_method must be S256"));
+            return Err(refuse(
+                "invalid_request",
+                "code_challenge_method must be S256",
+            ));
         }
         (Some(challenge), Some(_)) if !pkce::is_valid_s256_challenge(challenge) => {
             return Err(refuse(
@@ -212,8 +262,16 @@ pub async fn check_request(app: &AppState, params: &Params) -> Result<Authorizat
     }
 
     // RFC 8707: the resource must be one of ours; absent means the MCP endpoint.
-    let resources: Vec<&str> = params.0.iter().filter(|(n, _)| n == "resource").map(|(_, v)| v.as_str()).collect();
-    let ours = [app.public_url.as_str().to_string(), app.public_url.join(endpoints::MCP)];
+    let resources: Vec<&str> = params
+        .0
+        .iter()
+        .filter(|(n, _)| n == "resource")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let ours = [
+        app.public_url.as_str().to_string(),
+        app.public_url.join(endpoints::MCP),
+    ];
     let resource = match resources.as_slice() {
         [] => app.public_url.join(endpoints::MCP),
         [one] if ours.iter().any(|r| r == one) => one.to_string(),
@@ -223,7 +281,12 @@ pub async fn check_request(app: &AppState, params: &Params) -> Result<Authorizat
                 &format!("the resource must be {} or {}", ours[0], ours[1]),
             ));
         }
-        _ => return Err(refuse("invalid_target", "only one resource may be requested")),
+        _ => {
+            return Err(refuse(
+                "invalid_target",
+                "only one resource may be requested",
+            ));
+        }
     };
 
     let prompt = match single("prompt") {
@@ -231,7 +294,10 @@ pub async fn check_request(app: &AppState, params: &Params) -> Result<Authorizat
         Some(value) => {
             let values: Vec<&str> = value.split(' ').filter(|v| !v.is_empty()).collect();
             if values.contains(&"none") && values.len() > 1 {
-                return Err(refuse("invalid_request", "prompt=none cannot be combined with other values"));
+                return Err(refuse(
+                    "invalid_request",
+                    "prompt=none cannot be combined with other values",
+                ));
             }
             if values.contains(&"none") {
                 Prompt::None
@@ -323,11 +389,20 @@ fn refusal_response(app: &AppState, refusal: Refusal, status: StatusCode) -> Res
 }
 
 fn internal(app: &AppState, cause: impl std::fmt::Display) -> Response {
-    refusal_response(app, Refusal::Internal(cause.to_string()), StatusCode::INTERNAL_SERVER_ERROR)
+    refusal_response(
+        app,
+        Refusal::Internal(cause.to_string()),
+        StatusCode::INTERNAL_SERVER_ERROR,
+    )
 }
 
 /// Issues a code for an approved request and redirects to the client with it.
-async fn issue_code(app: &AppState, request: &AuthorizationRequest, user: &User, status: StatusCode) -> Response {
+async fn issue_code(
+    app: &AppState,
+    request: &AuthorizationRequest,
+    user: &User,
+    status: StatusCode,
+) -> Response {
     let code = random_token();
     let now = app.clock.now();
     let record = AuthorizationCode {
@@ -406,7 +481,11 @@ fn consent_page(
 ) -> Response {
     let redirect_host = Url::parse(&request.redirect_uri)
         .ok()
-        .and_then(|u| u.host_str().map(str::to_string).or_else(|| Some(format!("{}:", u.scheme()))))
+        .and_then(|u| {
+            u.host_str()
+                .map(str::to_string)
+                .or_else(|| Some(format!("{}:", u.scheme())))
+        })
         .unwrap_or_default();
     let forwarded = params.forwarded(true);
     app.pages.consent(&ConsentPage {
@@ -428,15 +507,25 @@ fn consent_page(
 }
 
 /// `GET /authorize`.
-pub async fn authorize_get(State(app): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+pub async fn authorize_get(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     authorize(app, headers, Params::parse(query.as_deref().unwrap_or(""))).await
 }
 
 /// `POST /authorize`: the same parameters as a form (OIDC Core §3.1.2.1 allows both).
-pub async fn authorize_post(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn authorize_post(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     match read_form(&headers, body).await {
         Ok(params) => authorize(app, headers, params).await,
-        Err(message) => app.pages.error(StatusCode::BAD_REQUEST, "Cannot continue", message, ""),
+        Err(message) => app
+            .pages
+            .error(StatusCode::BAD_REQUEST, "Cannot continue", message, ""),
     }
 }
 
@@ -519,16 +608,31 @@ pub async fn login(
     body: Body,
 ) -> Response {
     if !session::origin_allowed(&headers, &app.public_url) {
-        return app.pages.error(StatusCode::FORBIDDEN, "Request refused", "This form was sent from another site.", "");
+        return app.pages.error(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "This form was sent from another site.",
+            "",
+        );
     }
     let params = match read_form(&headers, body).await {
         Ok(params) => params,
-        Err(message) => return app.pages.error(StatusCode::BAD_REQUEST, "Cannot continue", message, ""),
+        Err(message) => {
+            return app
+                .pages
+                .error(StatusCode::BAD_REQUEST, "Cannot continue", message, "");
+        }
     };
     let names = CookieNames::for_url(&app.public_url);
     let cookie_token = session::read_cookie(&headers, names.login_csrf);
     let submitted = params.single("csrf_token").ok().flatten();
-    if !session::csrf_matches(submitted, cookie_token.as_ref().map(|t| t.expose().as_str()).unwrap_or("")) {
+    if !session::csrf_matches(
+        submitted,
+        cookie_token
+            .as_ref()
+            .map(|t| t.expose().as_str())
+            .unwrap_or(""),
+    ) {
         return app.pages.error(
             StatusCode::FORBIDDEN,
             "Request refused",
@@ -540,20 +644,40 @@ pub async fn login(
         Ok(request) => request,
         Err(refusal) => return refusal_response(&app, refusal, StatusCode::SEE_OTHER),
     };
-    let username_raw = params.single("username").ok().flatten().unwrap_or("").trim().to_string();
-    let password = Secret::new(params.single("password").ok().flatten().unwrap_or("").to_string());
+    let username_raw = params
+        .single("username")
+        .ok()
+        .flatten()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let password = Secret::new(
+        params
+            .single("password")
+            .ok()
+            .flatten()
+            .unwrap_or("")
+            .to_string(),
+    );
 
     // Throttling: per address and per account name (slow down, then 429).
     let address = client_address(peer, &headers, &app.settings.trusted_proxies).to_string();
     let account = username_raw.to_ascii_lowercase();
-    if let Err(retry) = app.login_throttle.addresses.check(&address).and(app.login_throttle.accounts.check(&account)) {
+    if let Err(retry) = app
+        .login_throttle
+        .addresses
+        .check(&address)
+        .and(app.login_throttle.accounts.check(&account))
+    {
         let mut response = app.pages.error(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts",
             "There were too many failed sign-in attempts.",
             &format!("Wait {retry} seconds, then try again."),
         );
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry));
         return response;
     }
 
@@ -564,7 +688,13 @@ pub async fn login(
         },
         Err(_) => None,
     };
-    let verified = match verify_off_runtime(&app, password, user.as_ref().map(|u| u.password_hash.clone())).await {
+    let verified = match verify_off_runtime(
+        &app,
+        password,
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await
+    {
         Ok(verified) => verified,
         Err(response) => return *response,
     };
@@ -578,7 +708,14 @@ pub async fn login(
                 .max(app.login_throttle.addresses.fail(&address));
             tracing::info!(account = %account, %address, "failed login");
             tokio::time::sleep(delay).await;
-            return login_page(&app, &request, &params, StatusCode::UNAUTHORIZED, &username_raw, Some(WRONG_CREDENTIALS));
+            return login_page(
+                &app,
+                &request,
+                &params,
+                StatusCode::UNAUTHORIZED,
+                &username_raw,
+                Some(WRONG_CREDENTIALS),
+            );
         }
     };
     app.login_throttle.accounts.succeed(&account);
@@ -630,13 +767,18 @@ async fn verify_off_runtime(
             "The server is handling many sign-ins right now.",
             "Try again in a few seconds.",
         );
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         Box::new(response)
     };
-    let permit = tokio::time::timeout(Duration::from_secs(10), app.password_hashing.clone().acquire_owned())
-        .await
-        .map_err(|_| busy())?
-        .map_err(|_| busy())?;
+    let permit = tokio::time::timeout(
+        Duration::from_secs(10),
+        app.password_hashing.clone().acquire_owned(),
+    )
+    .await
+    .map_err(|_| busy())?
+    .map_err(|_| busy())?;
     let known = stored_hash.is_some();
     let hash = stored_hash.unwrap_or_else(|| password::dummy_hash().to_string());
     let verified = tokio::task::spawn_blocking(move || {
@@ -651,11 +793,20 @@ async fn verify_off_runtime(
 /// `POST /consent`: the user's decision on the consent page.
 pub async fn consent(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     if !session::origin_allowed(&headers, &app.public_url) {
-        return app.pages.error(StatusCode::FORBIDDEN, "Request refused", "This form was sent from another site.", "");
+        return app.pages.error(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "This form was sent from another site.",
+            "",
+        );
     }
     let params = match read_form(&headers, body).await {
         Ok(params) => params,
-        Err(message) => return app.pages.error(StatusCode::BAD_REQUEST, "Cannot continue", message, ""),
+        Err(message) => {
+            return app
+                .pages
+                .error(StatusCode::BAD_REQUEST, "Cannot continue", message, "");
+        }
     };
     let names = CookieNames::for_url(&app.public_url);
     let now = app.clock.now();

@@ -31,14 +31,20 @@ impl Form {
                 "the request body must be application/x-www-form-urlencoded",
             ));
         }
-        let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
-            OAuthError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request",
-                format!("the request body must be at most {} KiB", MAX_FORM_BYTES / 1024),
-            )
-        })?;
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&bytes).into_owned().collect();
+        let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+            .await
+            .map_err(|_| {
+                OAuthError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "invalid_request",
+                    format!(
+                        "the request body must be at most {} KiB",
+                        MAX_FORM_BYTES / 1024
+                    ),
+                )
+            })?;
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(&bytes).into_owned().collect();
         for (i, (name, _)) in pairs.iter().enumerate() {
             if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
                 return Err(OAuthError::bad_request(
@@ -60,8 +66,12 @@ impl Form {
     }
 
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name)
-            .ok_or_else(|| OAuthError::bad_request("invalid_request", format!("the parameter {name} is missing")))
+        self.get(name).ok_or_else(|| {
+            OAuthError::bad_request(
+                "invalid_request",
+                format!("the parameter {name} is missing"),
+            )
+        })
     }
 }
 
@@ -84,12 +94,17 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| invalid_client("malformed Authorization header", true))?;
+    let value = value
+        .to_str()
+        .map_err(|_| invalid_client("malformed Authorization header", true))?;
     let Some((scheme, encoded)) = value.split_once(' ') else {
         return Err(invalid_client("malformed Authorization header", true));
     };
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(invalid_client("client authentication must use HTTP Basic", true));
+        return Err(invalid_client(
+            "client authentication must use HTTP Basic",
+            true,
+        ));
     }
     let decoded = STANDARD
         .decode(encoded.trim())
@@ -111,7 +126,11 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
 /// Authenticates the client of a token/revoke/introspect request with the method it
 /// registered, and returns it. Every failure is `invalid_client` (401) except a request that
 /// uses two methods at once, which is `invalid_request` (OAuth 2.1 §3.2.4).
-pub async fn authenticate_client(store: &dyn Store, headers: &HeaderMap, form: &Form) -> Result<Client, OAuthError> {
+pub async fn authenticate_client(
+    store: &dyn Store,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Client, OAuthError> {
     let basic = basic_credentials(headers)?;
     let post_secret = form.get("client_secret");
     let body_id = form.get("client_id");
@@ -128,16 +147,26 @@ pub async fn authenticate_client(store: &dyn Store, headers: &HeaderMap, form: &
                 "client_id in the body differs from the authenticated client",
             ));
         }
-        (id.as_str(), Some(secret.as_str()), TokenEndpointAuthMethod::ClientSecretBasic)
+        (
+            id.as_str(),
+            Some(secret.as_str()),
+            TokenEndpointAuthMethod::ClientSecretBasic,
+        )
     } else if let Some(secret) = post_secret {
         (
-            body_id.ok_or_else(|| invalid_client("client_id is required with client_secret", false))?,
+            body_id
+                .ok_or_else(|| invalid_client("client_id is required with client_secret", false))?,
             Some(secret),
             TokenEndpointAuthMethod::ClientSecretPost,
         )
     } else {
         (
-            body_id.ok_or_else(|| invalid_client("client authentication is required (client_id is missing)", false))?,
+            body_id.ok_or_else(|| {
+                invalid_client(
+                    "client authentication is required (client_id is missing)",
+                    false,
+                )
+            })?,
             None,
             TokenEndpointAuthMethod::None,
         )

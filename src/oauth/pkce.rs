@@ -36,7 +36,10 @@ mod tests {
         assert!(is_valid_verifier(verifier));
         assert!(is_valid_s256_challenge(challenge));
         assert!(verify_s256(verifier, challenge));
-        assert!(!verify_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj", challenge));
+        assert!(!verify_s256(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj",
+            challenge
+        ));
     }
 
     #[test]

@@ -52,19 +52,30 @@ fn no_store(mut response: Response) -> Response {
 
 fn not_yours() -> OAuthError {
     // RFC 7009 §2.1: a client may only revoke its own tokens.
-    OAuthError::bad_request("unauthorized_client", "the token was not issued to this client")
+    OAuthError::bad_request(
+        "unauthorized_client",
+        "the token was not issued to this client",
+    )
 }
 
 /// RFC 7009 §2: 200 for unknown or already invalid tokens; revoking a refresh token revokes
 /// its grant (and so every token of it); revoking an access token records its `jti`.
-pub async fn revoke(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, OAuthError> {
+pub async fn revoke(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, OAuthError> {
     let form = Form::read(&headers, body).await?;
     let client = authenticate_client(&*app.store, &headers, &form).await?;
     let token = form.require("token")?;
     let now = app.clock.now();
 
     // The hint only orders the lookups (RFC 7009 §2.1); both kinds are tried.
-    if let Some((_, grant)) = app.store.find_refresh_token(&sha256(token.as_bytes())).await? {
+    if let Some((_, grant)) = app
+        .store
+        .find_refresh_token(&sha256(token.as_bytes()))
+        .await?
+    {
         if grant.client_id != client.client_id {
             return Err(not_yours());
         }
@@ -74,7 +85,9 @@ pub async fn revoke(State(app): State<AppState>, headers: HeaderMap, body: Body)
         if claims.client_id != client.client_id.as_str() {
             return Err(not_yours());
         }
-        app.store.revoke_access_token(&claims.jti, claims.exp).await?;
+        app.store
+            .revoke_access_token(&claims.jti, claims.exp)
+            .await?;
         tracing::info!(client_id = %client.client_id, jti = %claims.jti, "access token revoked by its client");
     }
     Ok(no_store(StatusCode::OK.into_response()))
@@ -82,7 +95,11 @@ pub async fn revoke(State(app): State<AppState>, headers: HeaderMap, body: Body)
 
 /// RFC 7662 §2. Only confidential clients may introspect (they can authenticate), and only
 /// their own tokens; anything not currently valid is `{"active": false}`.
-pub async fn introspect(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, OAuthError> {
+pub async fn introspect(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, OAuthError> {
     let form = Form::read(&headers, body).await?;
     let client = authenticate_client(&*app.store, &headers, &form).await?;
     if !client.token_endpoint_auth_method.is_confidential() {
@@ -114,14 +131,18 @@ pub async fn introspect(State(app): State<AppState>, headers: HeaderMap, body: B
             "jti": claims.jti,
         });
         if let (Some(user), Some(map)) = (user, body.as_object_mut()) {
-            map.insert("username".into(), Value::String(user.name.as_str().to_string()));
+            map.insert(
+                "username".into(),
+                Value::String(user.name.as_str().to_string()),
+            );
         }
         return Ok(no_store(Json(body).into_response()));
     }
 
     let hash = sha256(token.as_bytes());
     if let Some((record, grant)) = app.store.find_refresh_token(&hash).await? {
-        let usable = grant.latest_refresh_hash == Some(hash) || grant.previous_refresh_hash == Some(hash);
+        let usable =
+            grant.latest_refresh_hash == Some(hash) || grant.previous_refresh_hash == Some(hash);
         let live = grant.revoked_at.is_none()
             && now < grant.expires_at
             && now < record.created_at + app.settings.refresh_token_idle_ttl as i64;

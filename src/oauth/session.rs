@@ -40,7 +40,13 @@ impl CookieNames {
         }
     }
 
-    fn cookie(&self, name: &str, value: &str, max_age: i64, same_site: &str) -> Option<HeaderValue> {
+    fn cookie(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: i64,
+        same_site: &str,
+    ) -> Option<HeaderValue> {
         let secure = if self.secure { "; Secure" } else { "" };
         HeaderValue::from_str(&format!(
             "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
@@ -83,14 +89,20 @@ pub async fn current_session(
     if id.expose().len() != 43 {
         return Ok(None);
     }
-    let found = store.find_session(&sha256(id.expose().as_bytes()), now).await?;
+    let found = store
+        .find_session(&sha256(id.expose().as_bytes()), now)
+        .await?;
     Ok(found
         .filter(|(_, user)| !user.disabled)
         .map(|(session, user)| (id, session, user)))
 }
 
 /// Starts a session for `user`; returns the id for the cookie.
-pub async fn start_session(store: &dyn Store, user: &User, now: i64) -> Result<Secret<String>, StoreError> {
+pub async fn start_session(
+    store: &dyn Store,
+    user: &User,
+    now: i64,
+) -> Result<Secret<String>, StoreError> {
     let id = random_token();
     store
         .insert_session(&Session {
@@ -112,7 +124,9 @@ pub fn consent_csrf_token(session_id: &Secret<String>) -> String {
 
 /// Compares a submitted CSRF token with the expected one in constant time.
 pub fn csrf_matches(submitted: Option<&str>, expected: &str) -> bool {
-    submitted.is_some_and(|s| !expected.is_empty() && constant_time_eq(s.as_bytes(), expected.as_bytes()))
+    submitted.is_some_and(|s| {
+        !expected.is_empty() && constant_time_eq(s.as_bytes(), expected.as_bytes())
+    })
 }
 
 /// A form POST whose `Origin` is present and not ours is a cross-site request: refused even
@@ -143,8 +157,14 @@ mod tests {
     #[test]
     fn reads_cookies() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, "a=1; omnichat_session=xyz; b=2".parse().unwrap());
-        assert_eq!(read_cookie(&headers, "omnichat_session").unwrap().expose(), "xyz");
+        headers.insert(
+            header::COOKIE,
+            "a=1; omnichat_session=xyz; b=2".parse().unwrap(),
+        );
+        assert_eq!(
+            read_cookie(&headers, "omnichat_session").unwrap().expose(),
+            "xyz"
+        );
         assert!(read_cookie(&headers, "c").is_none());
     }
 

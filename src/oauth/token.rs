@@ -30,7 +30,11 @@ fn invalid_grant(description: &str) -> OAuthError {
     OAuthError::bad_request("invalid_grant", description)
 }
 
-pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, OAuthError> {
+pub async fn token(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, OAuthError> {
     let form = Form::read(&headers, body).await?;
     let client = authenticate_client(&*app.store, &headers, &form).await?;
     let grant_type = match form.require("grant_type")? {
@@ -39,14 +43,19 @@ pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Body) 
         other => {
             return Err(OAuthError::bad_request(
                 "unsupported_grant_type",
-                format!("grant_type {other:?} is not supported; use authorization_code or refresh_token"),
+                format!(
+                    "grant_type {other:?} is not supported; use authorization_code or refresh_token"
+                ),
             ));
         }
     };
     if !client.grant_types.contains(&grant_type) {
         return Err(OAuthError::bad_request(
             "unauthorized_client",
-            format!("this client did not register the {} grant", grant_type.as_str()),
+            format!(
+                "this client did not register the {} grant",
+                grant_type.as_str()
+            ),
         ));
     }
     match grant_type {
@@ -67,7 +76,11 @@ fn check_resource(form: &Form, granted: &str) -> Result<(), OAuthError> {
     }
 }
 
-async fn authorization_code(app: &AppState, client: &Client, form: &Form) -> Result<Response, OAuthError> {
+async fn authorization_code(
+    app: &AppState,
+    client: &Client,
+    form: &Form,
+) -> Result<Response, OAuthError> {
     let code = form.require("code")?;
     let verifier = form.get("code_verifier").ok_or_else(|| {
         OAuthError::bad_request("invalid_request", "code_verifier is required (PKCE)")
@@ -88,14 +101,23 @@ async fn authorization_code(app: &AppState, client: &Client, form: &Form) -> Res
     // code (another client, another redirect URI, a wrong verifier) must not be able to
     // revoke what the real client obtained with it.
     if record.client_id != client.client_id {
-        return Err(invalid_grant("the authorization code was issued to another client"));
+        return Err(invalid_grant(
+            "the authorization code was issued to another client",
+        ));
     }
     // OAuth 2.1 §10.5 ("Redirect URI Parameter in Token Request"): optional, but enforced when sent.
-    if form.get("redirect_uri").is_some_and(|uri| uri != record.redirect_uri) {
-        return Err(invalid_grant("redirect_uri differs from the one in the authorization request"));
+    if form
+        .get("redirect_uri")
+        .is_some_and(|uri| uri != record.redirect_uri)
+    {
+        return Err(invalid_grant(
+            "redirect_uri differs from the one in the authorization request",
+        ));
     }
     if !pkce::verify_s256(verifier, &record.code_challenge) {
-        return Err(invalid_grant("code_verifier does not match the code_challenge"));
+        return Err(invalid_grant(
+            "code_verifier does not match the code_challenge",
+        ));
     }
     check_resource(form, &record.resource)?;
     let now = app.clock.now();
@@ -103,7 +125,9 @@ async fn authorization_code(app: &AppState, client: &Client, form: &Form) -> Res
         return Err(replayed_code(app, &code_hash, now).await);
     }
     if now >= record.expires_at {
-        return Err(invalid_grant("the authorization code is invalid or has expired"));
+        return Err(invalid_grant(
+            "the authorization code is invalid or has expired",
+        ));
     }
 
     let refresh = client
@@ -157,15 +181,22 @@ async fn replayed_code(app: &AppState, code_hash: &[u8; 32], now: i64) -> OAuthE
     }
 }
 
-async fn refresh_token(app: &AppState, client: &Client, form: &Form) -> Result<Response, OAuthError> {
+async fn refresh_token(
+    app: &AppState,
+    client: &Client,
+    form: &Form,
+) -> Result<Response, OAuthError> {
     let presented = sha256(form.require("refresh_token")?.as_bytes());
-    let requested_scope = form
-        .get("scope")
-        .map(ScopeSet::parse)
-        .transpose()
-        .map_err(|unknown| {
-            OAuthError::bad_request("invalid_scope", format!("the scope {:?} is not offered", unknown.0))
-        })?;
+    let requested_scope =
+        form.get("scope")
+            .map(ScopeSet::parse)
+            .transpose()
+            .map_err(|unknown| {
+                OAuthError::bad_request(
+                    "invalid_scope",
+                    format!("the scope {:?} is not offered", unknown.0),
+                )
+            })?;
 
     for _ in 0..ROTATION_ATTEMPTS {
         let now = app.clock.now();
@@ -175,7 +206,9 @@ async fn refresh_token(app: &AppState, client: &Client, form: &Form) -> Result<R
             .await?
             .ok_or_else(|| invalid_grant("the refresh token is invalid"))?;
         if grant.client_id != client.client_id {
-            return Err(invalid_grant("the refresh token was issued to another client"));
+            return Err(invalid_grant(
+                "the refresh token was issued to another client",
+            ));
         }
         if grant.revoked_at.is_some() {
             return Err(invalid_grant("the refresh token has been revoked"));
@@ -202,12 +235,17 @@ async fn refresh_token(app: &AppState, client: &Client, form: &Form) -> Result<R
 
         let position = if grant.latest_refresh_hash == Some(presented) {
             RefreshPosition::Latest
-        } else if let (Some(latest), true) = (grant.latest_refresh_hash, grant.previous_refresh_hash == Some(presented)) {
+        } else if let (Some(latest), true) = (
+            grant.latest_refresh_hash,
+            grant.previous_refresh_hash == Some(presented),
+        ) {
             RefreshPosition::Previous { latest }
         } else {
             tracing::warn!(client_id = %client.client_id, grant_id = %grant.id, "old refresh token replayed: revoking the grant");
             app.store.revoke_grant(&grant.id, now).await?;
-            return Err(invalid_grant("the refresh token was already used; the grant is revoked"));
+            return Err(invalid_grant(
+                "the refresh token was already used; the grant is revoked",
+            ));
         };
         let fresh = random_token();
         let record = RefreshToken {
@@ -241,7 +279,14 @@ async fn token_response(
 ) -> Result<Response, OAuthError> {
     let access = app
         .tokens
-        .issue(&grant.user_id, &grant.client_id, scope, &grant.resource, &grant.id, now)
+        .issue(
+            &grant.user_id,
+            &grant.client_id,
+            scope,
+            &grant.resource,
+            &grant.id,
+            now,
+        )
         .await
         .map_err(OAuthError::internal)?;
     let mut body = json!({

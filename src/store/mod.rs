@@ -218,14 +218,32 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
     /// The unexpired session with this id hash, with its user.
-    async fn find_session(&self, id_hash: &[u8; 32], now: i64) -> Result<Option<(Session, User)>, StoreError>;
+    async fn find_session(
+        &self,
+        id_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<(Session, User)>, StoreError>;
     async fn delete_session(&self, id_hash: &[u8; 32]) -> Result<(), StoreError>;
 
-    async fn has_consent(&self, user_id: &str, client_id: &ClientId, scope: &ScopeSet) -> Result<bool, StoreError>;
-    async fn insert_consent(&self, user_id: &str, client_id: &ClientId, scope: &ScopeSet, now: i64) -> Result<(), StoreError>;
+    async fn has_consent(
+        &self,
+        user_id: &str,
+        client_id: &ClientId,
+        scope: &ScopeSet,
+    ) -> Result<bool, StoreError>;
+    async fn insert_consent(
+        &self,
+        user_id: &str,
+        client_id: &ClientId,
+        scope: &ScopeSet,
+        now: i64,
+    ) -> Result<(), StoreError>;
 
     async fn insert_authorization_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
-    async fn find_authorization_code(&self, code_hash: &[u8; 32]) -> Result<Option<AuthorizationCode>, StoreError>;
+    async fn find_authorization_code(
+        &self,
+        code_hash: &[u8; 32],
+    ) -> Result<Option<AuthorizationCode>, StoreError>;
     /// Marks the code used and creates its grant (and first refresh token) in one
     /// transaction. Exactly one of any number of concurrent callers gets `Redeemed`.
     async fn redeem_authorization_code(
@@ -238,7 +256,10 @@ pub trait Store: Send + Sync + 'static {
 
     async fn find_grant(&self, grant_id: &str) -> Result<Option<Grant>, StoreError>;
     /// A refresh token (by hash) with its grant.
-    async fn find_refresh_token(&self, token_hash: &[u8; 32]) -> Result<Option<(RefreshToken, Grant)>, StoreError>;
+    async fn find_refresh_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(RefreshToken, Grant)>, StoreError>;
     /// Compare-and-swap rotation: records `new_token` and moves the grant's lineage, only if
     /// the grant is unrevoked and still in the state `position` describes for `presented`.
     /// Returns false when another request changed the grant first.

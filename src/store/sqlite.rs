@@ -11,8 +11,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    AuthorizationCode, Client, Grant, GrantListing, KeyProtection, Redemption, RefreshPosition, RefreshToken,
-    Session, Store, StoreError, StoredSigningKey, User,
+    AuthorizationCode, Client, Grant, GrantListing, KeyProtection, Redemption, RefreshPosition,
+    RefreshToken, Session, Store, StoreError, StoredSigningKey, User,
 };
 use crate::config::{Settings, SqliteSynchronous as SyncSetting};
 use crate::oauth::types::{ClientId, GrantType, ScopeSet, TokenEndpointAuthMethod, UserName};
@@ -186,8 +186,12 @@ fn grant_from_row(row: &SqliteRow) -> Result<Grant, StoreError> {
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
-        latest_refresh_hash: latest.map(|h| hash32(h, "latest_refresh_hash")).transpose()?,
-        previous_refresh_hash: previous.map(|h| hash32(h, "previous_refresh_hash")).transpose()?,
+        latest_refresh_hash: latest
+            .map(|h| hash32(h, "latest_refresh_hash"))
+            .transpose()?,
+        previous_refresh_hash: previous
+            .map(|h| hash32(h, "previous_refresh_hash"))
+            .transpose()?,
     })
 }
 
@@ -399,17 +403,23 @@ impl Store for SqliteStore {
     }
 
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
-            .bind(session.id_hash.to_vec())
-            .bind(&session.user_id)
-            .bind(session.created_at)
-            .bind(session.expires_at)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(session.id_hash.to_vec())
+        .bind(&session.user_id)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    async fn find_session(&self, id_hash: &[u8; 32], now: i64) -> Result<Option<(Session, User)>, StoreError> {
+    async fn find_session(
+        &self,
+        id_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<(Session, User)>, StoreError> {
         let row = sqlx::query(
             "SELECT s.id_hash, s.user_id, s.created_at AS s_created, s.expires_at, u.*
              FROM sessions s JOIN users u ON u.id = s.user_id
@@ -437,17 +447,29 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn has_consent(&self, user_id: &str, client_id: &ClientId, scope: &ScopeSet) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM consents WHERE user_id = ? AND client_id = ? AND scope = ?")
-            .bind(user_id)
-            .bind(client_id.as_str())
-            .bind(scope.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn has_consent(
+        &self,
+        user_id: &str,
+        client_id: &ClientId,
+        scope: &ScopeSet,
+    ) -> Result<bool, StoreError> {
+        let row =
+            sqlx::query("SELECT 1 FROM consents WHERE user_id = ? AND client_id = ? AND scope = ?")
+                .bind(user_id)
+                .bind(client_id.as_str())
+                .bind(scope.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.is_some())
     }
 
-    async fn insert_consent(&self, user_id: &str, client_id: &ClientId, scope: &ScopeSet, now: i64) -> Result<(), StoreError> {
+    async fn insert_consent(
+        &self,
+        user_id: &str,
+        client_id: &ClientId,
+        scope: &ScopeSet,
+        now: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO consents (user_id, client_id, scope, created_at) VALUES (?, ?, ?, ?)
              ON CONFLICT (user_id, client_id, scope) DO UPDATE SET created_at = excluded.created_at",
@@ -481,7 +503,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn find_authorization_code(&self, code_hash: &[u8; 32]) -> Result<Option<AuthorizationCode>, StoreError> {
+    async fn find_authorization_code(
+        &self,
+        code_hash: &[u8; 32],
+    ) -> Result<Option<AuthorizationCode>, StoreError> {
         sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = ?")
             .bind(code_hash.to_vec())
             .fetch_optional(&self.pool)
@@ -530,7 +555,10 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn find_refresh_token(&self, token_hash: &[u8; 32]) -> Result<Option<(RefreshToken, Grant)>, StoreError> {
+    async fn find_refresh_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(RefreshToken, Grant)>, StoreError> {
         let row = sqlx::query(
             "SELECT r.token_hash, r.grant_id, r.created_at AS r_created, g.*
              FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id
@@ -591,20 +619,23 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE grants SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
-            .bind(now)
-            .bind(grant_id)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("UPDATE grants SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+                .bind(now)
+                .bind(grant_id)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn revoke_user_grants(&self, user_id: &str, now: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
-            .bind(now)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = ?")
             .bind(user_id)
             .execute(&self.pool)
@@ -655,11 +686,21 @@ impl Store for SqliteStore {
         // Used codes are kept while they can still be replayed meaningfully (a day), so a
         // late replay still finds and revokes its grant.
         for (sql, cutoff) in [
-            ("DELETE FROM authorization_codes WHERE expires_at < ?", now - 86_400),
+            (
+                "DELETE FROM authorization_codes WHERE expires_at < ?",
+                now - 86_400,
+            ),
             ("DELETE FROM sessions WHERE expires_at < ?", now),
-            ("DELETE FROM revoked_access_tokens WHERE expires_at < ?", now),
+            (
+                "DELETE FROM revoked_access_tokens WHERE expires_at < ?",
+                now,
+            ),
         ] {
-            removed += sqlx::query(sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
+            removed += sqlx::query(sql)
+                .bind(cutoff)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
         }
         Ok(removed)
     }
@@ -684,7 +725,10 @@ async fn insert_grant(tx: &mut sqlx::SqliteConnection, grant: &Grant) -> Result<
     Ok(())
 }
 
-async fn insert_refresh_token(tx: &mut sqlx::SqliteConnection, token: &RefreshToken) -> Result<(), StoreError> {
+async fn insert_refresh_token(
+    tx: &mut sqlx::SqliteConnection,
+    token: &RefreshToken,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, created_at) VALUES (?, ?, ?)")
         .bind(token.token_hash.to_vec())
         .bind(&token.grant_id)

@@ -108,9 +108,17 @@ impl Pages {
         self.respond(status, body, &[])
     }
 
-    fn respond(&self, status: StatusCode, body: Result<String, minijinja::Error>, form_targets: &[String]) -> Response {
+    fn respond(
+        &self,
+        status: StatusCode,
+        body: Result<String, minijinja::Error>,
+        form_targets: &[String],
+    ) -> Response {
         match body {
-            Ok(html) => with_page_headers((status, axum::response::Html(html)).into_response(), form_targets),
+            Ok(html) => with_page_headers(
+                (status, axum::response::Html(html)).into_response(),
+                form_targets,
+            ),
             Err(e) => {
                 tracing::error!(error = %e, "page template failed");
                 with_page_headers(
@@ -154,7 +162,10 @@ pub fn with_page_headers(mut response: Response, form_targets: &[String]) -> Res
     let mut form_action = String::from("'self'");
     for target in form_targets {
         // Only characters a CSP source may hold; anything else would break the header.
-        if target.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',' && b != b'\'') {
+        if target
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b';' && b != b',' && b != b'\'')
+        {
             form_action.push(' ');
             form_action.push_str(target);
         }
@@ -167,18 +178,30 @@ pub fn with_page_headers(mut response: Response, form_targets: &[String]) -> Res
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
 pub async fn stylesheet() -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
         ],
         STYLESHEET,
     )
@@ -206,7 +229,10 @@ mod tests {
                 },
             )
             .unwrap();
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+            "{html}"
+        );
         assert!(!html.contains("<script>"), "{html}");
         assert!(
             html.contains(r#"name="state" value="&quot;&gt;&lt;script&gt;x&lt;&#x2f;script&gt;""#),
@@ -216,8 +242,14 @@ mod tests {
 
     #[test]
     fn form_targets() {
-        assert_eq!(form_target_for("https://chatgpt.com/connector/oauth/x").unwrap(), "https://chatgpt.com");
-        assert_eq!(form_target_for("http://127.0.0.1:5555/cb").unwrap(), "http://127.0.0.1:5555");
+        assert_eq!(
+            form_target_for("https://chatgpt.com/connector/oauth/x").unwrap(),
+            "https://chatgpt.com"
+        );
+        assert_eq!(
+            form_target_for("http://127.0.0.1:5555/cb").unwrap(),
+            "http://127.0.0.1:5555"
+        );
         assert_eq!(form_target_for("http://[::1]:5555/cb").unwrap(), "http:");
         assert_eq!(form_target_for("cursor://anysphere/cb").unwrap(), "cursor:");
     }

@@ -17,6 +17,7 @@ pub struct TestApp {
     pub issuer: String,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
+    pub state: omnichat::app::AppState,
     pub clock: Clock,
     pub data_dir: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
@@ -55,6 +56,7 @@ pub async fn spawn_in(data_dir: &Path, configure: impl FnOnce(&mut Settings)) ->
     let address = format!("http://127.0.0.1:{}", app.port());
     let issuer = app.public_url().as_str().to_string();
     let store = app.state().store.clone();
+    let state = app.state().clone();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
@@ -69,6 +71,7 @@ pub async fn spawn_in(data_dir: &Path, configure: impl FnOnce(&mut Settings)) ->
         issuer,
         client,
         store,
+        state,
         clock,
         data_dir: data_dir.to_path_buf(),
         shutdown: Some(tx),

@@ -1,9 +1,12 @@
 //! Integration tests: each starts the real server on 127.0.0.1:0 with its own data directory
 //! and talks HTTP to it (or runs the real `omnichat` binary).
 
+mod authorization;
 mod cli;
 mod cors;
 mod discovery;
+mod flow;
 mod helpers;
 mod keys;
 mod register;
+mod token;
