@@ -17,8 +17,12 @@ use super::{
 use crate::config::{Settings, SqliteSynchronous as SyncSetting};
 use crate::oauth::types::{ClientId, GrantType, ScopeSet, TokenEndpointAuthMethod, UserName};
 
+/// Reads go through a pool of connections; writes through a single connection, so they queue
+/// in order inside the process instead of spinning on SQLite's lock (which costs latency
+/// spikes under load). WAL lets the readers work while the writer commits.
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -40,6 +44,17 @@ impl SqliteStore {
             })
             // Writers queue on SQLite's lock instead of failing while another writes.
             .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the SQLite database: {e}"))?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&writer)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot apply database migrations: {e}"))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
@@ -47,11 +62,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the SQLite database: {e}"))?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot apply database migrations: {e}"))?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 }
 
@@ -202,7 +213,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
         Ok(())
     }
 
@@ -217,7 +228,7 @@ impl Store for SqliteStore {
         .bind(i64::from(user.disabled))
         .bind(user.created_at)
         .bind(user.created_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await;
         match result {
             Ok(_) => Ok(()),
@@ -258,7 +269,7 @@ impl Store for SqliteStore {
             .bind(i64::from(disabled))
             .bind(now)
             .bind(name.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -273,7 +284,7 @@ impl Store for SqliteStore {
             .bind(password_hash)
             .bind(now)
             .bind(name.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -298,7 +309,7 @@ impl Store for SqliteStore {
         .bind(&client.software_version)
         .bind(to_json(&client.contacts)?)
         .bind(client.issued_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -325,7 +336,7 @@ impl Store for SqliteStore {
     async fn delete_client(&self, client_id: &ClientId) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM clients WHERE client_id = ?")
             .bind(client_id.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -344,7 +355,7 @@ impl Store for SqliteStore {
         key: &StoredSigningKey,
         retire_current: Option<(i64, i64)>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         if let Some((retired_at, verify_until)) = retire_current {
             sqlx::query(
                 "UPDATE signing_keys SET retired_at = ?, verify_until = ?
@@ -387,7 +398,7 @@ impl Store for SqliteStore {
             "DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND verify_until <= ?",
         )
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -410,7 +421,7 @@ impl Store for SqliteStore {
         .bind(&session.user_id)
         .bind(session.created_at)
         .bind(session.expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -442,7 +453,7 @@ impl Store for SqliteStore {
     async fn delete_session(&self, id_hash: &[u8; 32]) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
             .bind(id_hash.to_vec())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -478,7 +489,7 @@ impl Store for SqliteStore {
         .bind(client_id.as_str())
         .bind(scope.to_string())
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -498,7 +509,7 @@ impl Store for SqliteStore {
         .bind(&code.resource)
         .bind(code.created_at)
         .bind(code.expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -523,7 +534,7 @@ impl Store for SqliteStore {
         grant: &Grant,
         refresh_token: Option<&RefreshToken>,
     ) -> Result<Redemption, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         insert_grant(&mut tx, grant).await?;
         // The atomic single-use check: only one UPDATE can see used_at IS NULL.
         let claimed = sqlx::query(
@@ -583,7 +594,7 @@ impl Store for SqliteStore {
         position: RefreshPosition,
         new_token: &RefreshToken,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let moved = match position {
             RefreshPosition::Latest => {
                 sqlx::query(
@@ -623,7 +634,7 @@ impl Store for SqliteStore {
             sqlx::query("UPDATE grants SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
                 .bind(now)
                 .bind(grant_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -634,11 +645,11 @@ impl Store for SqliteStore {
         )
         .bind(now)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = ?")
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }
@@ -668,7 +679,7 @@ impl Store for SqliteStore {
         sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING")
             .bind(jti)
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -698,7 +709,7 @@ impl Store for SqliteStore {
         ] {
             removed += sqlx::query(sql)
                 .bind(cutoff)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected();
         }
