@@ -27,6 +27,7 @@ use crate::oauth::redirect::RedirectPolicy;
 use crate::oauth::{authorize, endpoints, keys, metadata, register, revocation, token};
 use crate::ratelimit::{AddressRateLimiter, FailureThrottle};
 use crate::resource;
+use crate::resource::bearer::TokenCache;
 use crate::store::{self, Store};
 use crate::web::{self, Pages};
 
@@ -45,6 +46,8 @@ pub struct AppInner {
     pub login_throttle: LoginThrottle,
     /// Bounds concurrent argon2 verifications (each takes ~19 MiB and a core for tens of ms).
     pub password_hashing: Arc<tokio::sync::Semaphore>,
+    /// Verified bearer tokens of the MCP endpoint.
+    pub token_cache: TokenCache,
 }
 
 /// Failed-login throttles: per account name and per client address.
@@ -113,7 +116,8 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| PublicUrl::from_socket_addr(local));
-        let key_ring = KeyRing::load(store.clone(), settings.master_key.clone()).await?;
+        let key_ring =
+            KeyRing::load(store.clone(), settings.master_key.clone(), clock.now()).await?;
         let tokens = AccessTokens::new(
             key_ring,
             public_url.as_str().to_string(),
@@ -129,6 +133,7 @@ impl Application {
             pages: Pages::new()?,
             login_throttle: LoginThrottle::default(),
             password_hashing: Arc::new(tokio::sync::Semaphore::new(hashing_slots)),
+            token_cache: TokenCache::default(),
             redirect_policy: RedirectPolicy::new(
                 settings.allowed_redirect_uris.iter().cloned(),
                 settings.allow_insecure_http_redirects,
@@ -263,18 +268,36 @@ pub fn router(state: AppState) -> Router {
         .route(endpoints::READYZ, get(readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
+        // Every route so far answers quickly; MCP (added below) keeps SSE streams open.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
+        ))
+        .route(endpoints::MCP, mcp_service(&state))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
         ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(cors_layer(&state.settings.cors_origins))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `/mcp`: the JSON-RPC guard, then bearer verification, then rmcp (see `mcp`).
+fn mcp_service(state: &AppState) -> axum::routing::MethodRouter<AppState> {
+    let tools = Arc::new(crate::mcp::registry::default_registry(state.store.clone()));
+    let service = tower::ServiceBuilder::new()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::mcp::jsonrpc_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::resource::bearer::bearer_layer,
+        ))
+        .service(crate::mcp::service(state, tools));
+    axum::routing::any_service(service)
 }
 
 async fn healthz() -> Response {

@@ -93,6 +93,15 @@ pub struct ConfigArgs {
     /// Allow plain-http redirect URIs to non-loopback hosts (development only) [default: false]
     #[arg(long, global = true, env = "OMNICHAT_ALLOW_INSECURE_HTTP_REDIRECTS", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub allow_insecure_http_redirects: Option<bool>,
+    /// Extra Host names (or host:port) the MCP endpoint accepts besides the public URL's, comma-separated
+    #[arg(
+        long,
+        global = true,
+        env = "OMNICHAT_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOSTS"
+    )]
+    pub allowed_hosts: Option<Vec<String>>,
     /// Client registrations allowed per client address per minute [default: 20]
     #[arg(
         long,
@@ -185,6 +194,7 @@ pub struct FileConfig {
     pub cors_origins: Option<Vec<String>>,
     pub allowed_redirect_uris: Option<Vec<String>>,
     pub allow_insecure_http_redirects: Option<bool>,
+    pub allowed_hosts: Option<Vec<String>>,
     pub register_rate_limit: Option<u32>,
     pub trusted_proxies: Option<Vec<IpNet>>,
     pub access_token_ttl: Option<u64>,
@@ -219,6 +229,7 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub allowed_redirect_uris: Vec<String>,
     pub allow_insecure_http_redirects: bool,
+    pub allowed_hosts: Vec<String>,
     pub register_rate_limit: u32,
     pub trusted_proxies: Vec<IpNet>,
     pub access_token_ttl: u64,
@@ -258,6 +269,7 @@ impl Settings {
             cors_origins: DEFAULT_CORS_ORIGINS.iter().map(|s| s.to_string()).collect(),
             allowed_redirect_uris: Vec::new(),
             allow_insecure_http_redirects: false,
+            allowed_hosts: Vec::new(),
             register_rate_limit: 20,
             trusted_proxies: Vec::new(),
             access_token_ttl,
@@ -325,6 +337,9 @@ impl Settings {
             .or(file.allow_insecure_http_redirects)
         {
             settings.allow_insecure_http_redirects = allow;
+        }
+        if let Some(hosts) = args.allowed_hosts.clone().or(file.allowed_hosts) {
+            settings.allowed_hosts = hosts.into_iter().filter(|h| !h.is_empty()).collect();
         }
         if let Some(limit) = args.register_rate_limit.or(file.register_rate_limit) {
             if limit == 0 {

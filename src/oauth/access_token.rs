@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,12 +26,13 @@ pub const CLOCK_SKEW_SECS: i64 = 30;
 /// The media type RFC 9068 §2.1 puts in `typ`.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
-/// How long the signing key is used from memory before the store is asked again, so a key
-/// rotated by the CLI or another instance is picked up.
-const SIGNING_KEY_REFRESH: Duration = Duration::from_secs(30);
+/// How long keys are used from memory before the store is asked again (seconds), so a key
+/// rotated or pruned by the CLI or another instance is picked up: a new key signs, and a
+/// deleted key stops verifying, within this time.
+const KEY_REFRESH_SECS: i64 = 30;
 /// An unknown `kid` triggers at most one store reload per this interval (an attacker's random
 /// `kid`s cannot turn into a query each).
-const UNKNOWN_KID_RELOAD: Duration = Duration::from_secs(5);
+const UNKNOWN_KID_RELOAD_SECS: i64 = 5;
 
 /// The claims of our access tokens (RFC 9068 §2.2) plus `gid`, the grant they came from, so
 /// revoking a grant reaches its access tokens.
@@ -96,7 +96,8 @@ struct VerifyingKey {
 }
 
 struct Snapshot {
-    loaded: Instant,
+    /// When it was read from the store (the app clock's Unix seconds).
+    loaded: i64,
     signing: Option<(String, EncodingKey)>,
     verifying: HashMap<String, VerifyingKey>,
 }
@@ -112,6 +113,7 @@ pub struct KeyRing {
 fn build_snapshot(
     keys: &[StoredSigningKey],
     master_key: Option<&MasterKey>,
+    now: i64,
 ) -> Result<Snapshot, KeyError> {
     let mut signing = None;
     let mut verifying = HashMap::new();
@@ -139,7 +141,7 @@ fn build_snapshot(
         }
     }
     Ok(Snapshot {
-        loaded: Instant::now(),
+        loaded: now,
         signing,
         verifying,
     })
@@ -150,9 +152,10 @@ impl KeyRing {
     pub async fn load(
         store: Arc<dyn Store>,
         master_key: Option<MasterKey>,
+        now: i64,
     ) -> Result<Self, KeyError> {
         let keys = store.list_signing_keys().await?;
-        let snapshot = build_snapshot(&keys, master_key.as_ref())?;
+        let snapshot = build_snapshot(&keys, master_key.as_ref(), now)?;
         Ok(Self {
             store,
             master_key,
@@ -168,15 +171,15 @@ impl KeyRing {
         }
     }
 
-    /// Reloads from the store unless another caller did so within `min_age`.
-    async fn reload_if_older(&self, min_age: Duration) -> Result<Arc<Snapshot>, KeyError> {
+    /// Reloads from the store unless another caller did so within `min_age` seconds.
+    async fn reload_if_older(&self, min_age: i64, now: i64) -> Result<Arc<Snapshot>, KeyError> {
         let _guard = self.reload.lock().await;
         let current = self.current();
-        if current.loaded.elapsed() < min_age {
+        if now - current.loaded < min_age {
             return Ok(current);
         }
         let keys = self.store.list_signing_keys().await?;
-        let fresh = Arc::new(build_snapshot(&keys, self.master_key.as_ref())?);
+        let fresh = Arc::new(build_snapshot(&keys, self.master_key.as_ref(), now)?);
         match self.snapshot.write() {
             Ok(mut guard) => *guard = fresh.clone(),
             Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
@@ -184,10 +187,10 @@ impl KeyRing {
         Ok(fresh)
     }
 
-    async fn signing_key(&self) -> Result<(String, EncodingKey), KeyError> {
+    async fn signing_key(&self, now: i64) -> Result<(String, EncodingKey), KeyError> {
         let mut snapshot = self.current();
-        if snapshot.loaded.elapsed() >= SIGNING_KEY_REFRESH || snapshot.signing.is_none() {
-            snapshot = self.reload_if_older(SIGNING_KEY_REFRESH).await?;
+        if now - snapshot.loaded >= KEY_REFRESH_SECS || snapshot.signing.is_none() {
+            snapshot = self.reload_if_older(KEY_REFRESH_SECS, now).await?;
         }
         snapshot.signing.clone().ok_or_else(|| KeyError::Damaged {
             kid: "-".into(),
@@ -197,8 +200,13 @@ impl KeyRing {
 
     async fn verifying_key(&self, kid: &str, now: i64) -> Option<DecodingKey> {
         let mut snapshot = self.current();
-        if !snapshot.verifying.contains_key(kid) {
-            snapshot = self.reload_if_older(UNKNOWN_KID_RELOAD).await.ok()?;
+        if now - snapshot.loaded >= KEY_REFRESH_SECS {
+            snapshot = self.reload_if_older(KEY_REFRESH_SECS, now).await.ok()?;
+        } else if !snapshot.verifying.contains_key(kid) {
+            snapshot = self
+                .reload_if_older(UNKNOWN_KID_RELOAD_SECS, now)
+                .await
+                .ok()?;
         }
         let key = snapshot.verifying.get(kid)?;
         // A retired key whose window has passed no longer verifies, even before it is pruned.
@@ -251,7 +259,7 @@ impl AccessTokens {
         grant_id: &str,
         now: i64,
     ) -> Result<IssuedAccessToken, KeyError> {
-        let (kid, key) = self.keys.signing_key().await?;
+        let (kid, key) = self.keys.signing_key(now).await?;
         let claims = AccessTokenClaims {
             iss: self.issuer.clone(),
             sub: user_id.to_string(),

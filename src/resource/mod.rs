@@ -1,3 +1,5 @@
-//! The resource-server side: protected resource metadata (and, later, bearer verification).
+//! The resource-server side: bearer verification and challenges, and protected resource
+//! metadata.
 
+pub mod bearer;
 pub mod metadata;

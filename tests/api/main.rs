@@ -8,5 +8,7 @@ mod discovery;
 mod flow;
 mod helpers;
 mod keys;
+mod mcp;
+mod mcp_client;
 mod register;
 mod token;
