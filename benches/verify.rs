@@ -1,0 +1,2 @@
+//! Placeholder replaced by the token-verification benchmark (see bench/README).
+fn main() {}
