@@ -107,6 +107,7 @@ impl Application {
         let now = clock.now();
         keys::ensure_active_key(&*store, settings.master_key.as_ref(), now).await?;
         store.prune_signing_keys(now).await?;
+        crate::tools::search::seed_builtin_docs(&*store, now).await?;
 
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -286,7 +287,17 @@ pub fn router(state: AppState) -> Router {
 
 /// `/mcp`: the JSON-RPC guard, then bearer verification, then rmcp (see `mcp`).
 fn mcp_service(state: &AppState) -> axum::routing::MethodRouter<AppState> {
-    let tools = Arc::new(crate::mcp::registry::default_registry(state.store.clone()));
+    let deps = crate::mcp::registry::ToolDeps {
+        store: state.store.clone(),
+        files: Arc::new(crate::tools::files::LocalFiles::new(
+            state.settings.files_root(),
+            state.settings.files_max_file_bytes,
+            state.settings.files_quota_bytes,
+        )),
+        clock: state.clock.clone(),
+        chat_max_content_bytes: state.settings.chat_max_message_bytes,
+    };
+    let tools = Arc::new(crate::mcp::registry::default_registry(deps));
     let service = tower::ServiceBuilder::new()
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -143,6 +143,30 @@ pub struct ConfigArgs {
         value_name = "SECONDS"
     )]
     pub refresh_token_max_ttl: Option<u64>,
+    /// Largest file a user may store, bytes [default: 10485760 = 10 MiB]
+    #[arg(
+        long,
+        global = true,
+        env = "OMNICHAT_FILES_MAX_FILE_BYTES",
+        value_name = "BYTES"
+    )]
+    pub files_max_file_bytes: Option<u64>,
+    /// Per-user file space quota, bytes [default: 104857600 = 100 MiB]
+    #[arg(
+        long,
+        global = true,
+        env = "OMNICHAT_FILES_QUOTA_BYTES",
+        value_name = "BYTES"
+    )]
+    pub files_quota_bytes: Option<u64>,
+    /// Largest chat message, bytes [default: 65536]
+    #[arg(
+        long,
+        global = true,
+        env = "OMNICHAT_CHAT_MAX_MESSAGE_BYTES",
+        value_name = "BYTES"
+    )]
+    pub chat_max_message_bytes: Option<usize>,
     /// How long a rotated-out signing key stays in the JWKS, seconds [default: access-token TTL + 3600]
     #[arg(
         long,
@@ -201,6 +225,9 @@ pub struct FileConfig {
     pub refresh_token_idle_ttl: Option<u64>,
     pub refresh_token_max_ttl: Option<u64>,
     pub key_retention: Option<u64>,
+    pub files_max_file_bytes: Option<u64>,
+    pub files_quota_bytes: Option<u64>,
+    pub chat_max_message_bytes: Option<usize>,
     pub resource_name: Option<String>,
     pub log_format: Option<LogFormat>,
     pub authorization_server: Option<String>,
@@ -236,6 +263,9 @@ pub struct Settings {
     pub refresh_token_idle_ttl: u64,
     pub refresh_token_max_ttl: u64,
     pub key_retention: u64,
+    pub files_max_file_bytes: u64,
+    pub files_quota_bytes: u64,
+    pub chat_max_message_bytes: usize,
     pub resource_name: String,
     pub log_format: LogFormat,
     pub external_as: Option<ExternalAuthorizationServer>,
@@ -276,6 +306,9 @@ impl Settings {
             refresh_token_idle_ttl: 30 * 86_400,
             refresh_token_max_ttl: 90 * 86_400,
             key_retention: access_token_ttl + 3600,
+            files_max_file_bytes: 10 * 1024 * 1024,
+            files_quota_bytes: 100 * 1024 * 1024,
+            chat_max_message_bytes: 64 * 1024,
             resource_name: "OmniChat".to_string(),
             log_format: LogFormat::Text,
             external_as: None,
@@ -381,6 +414,15 @@ impl Settings {
             }
             settings.key_retention = retention;
         }
+        if let Some(bytes) = args.files_max_file_bytes.or(file.files_max_file_bytes) {
+            settings.files_max_file_bytes = bytes;
+        }
+        if let Some(bytes) = args.files_quota_bytes.or(file.files_quota_bytes) {
+            settings.files_quota_bytes = bytes;
+        }
+        if let Some(bytes) = args.chat_max_message_bytes.or(file.chat_max_message_bytes) {
+            settings.chat_max_message_bytes = bytes.max(1);
+        }
         if let Some(name) = args.resource_name.clone().or(file.resource_name) {
             if name.trim().is_empty() || name.len() > 100 {
                 return Err(ConfigError::Invalid(
@@ -418,6 +460,11 @@ impl Settings {
             });
         }
         Ok(settings)
+    }
+
+    /// Where users' private files live.
+    pub fn files_root(&self) -> PathBuf {
+        self.data_dir.join("files")
     }
 
     /// The SQLite database file used when no database URL is configured.

@@ -171,6 +171,86 @@ pub enum Redemption {
     AlreadyUsed,
 }
 
+/// A document of the public knowledge base.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    /// Where it came from (a file name, or `builtin:` for the seeded docs).
+    pub source: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub id: String,
+    pub title: String,
+    pub snippet: String,
+    /// Higher is better (the negated bm25 rank).
+    pub score: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    pub id: String,
+    pub user_id: String,
+    pub title: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Orders conversations updated within the same second (a store-wide counter).
+    pub updated_seq: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// Position in the store, used for paging.
+    pub seq: i64,
+    pub id: String,
+    pub conversation_id: String,
+    pub role: String,
+    pub content: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageHit {
+    pub message: Message,
+    pub conversation_title: String,
+    pub snippet: String,
+    pub score: f64,
+}
+
+/// An SSH host the operator defined.
+#[derive(Debug, Clone)]
+pub struct SshHost {
+    pub name: String,
+    pub address: String,
+    pub username: String,
+    pub private_key: Vec<u8>,
+    pub protection: KeyProtection,
+    /// The pinned host key, `<type> <base64>`.
+    pub host_key: String,
+    /// User names allowed to use it; empty means every user.
+    pub allowed_users: Vec<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: i64,
+    pub user_id: String,
+    pub client_id: String,
+    pub host: String,
+    pub command: String,
+    pub exit_status: Option<i64>,
+    pub timed_out: bool,
+    pub duration_ms: i64,
+    /// `ok`, or why the command did not run or failed.
+    pub outcome: String,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// A cheap round trip, for `/readyz`.
@@ -280,6 +360,64 @@ pub trait Store: Send + Sync + 'static {
     async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError>;
     /// Deletes expired codes, sessions and revocation records; returns how many rows went.
     async fn prune_expired(&self, now: i64) -> Result<u64, StoreError>;
+
+    async fn get_fact(&self, key: &str) -> Result<Option<String>, StoreError>;
+    async fn set_fact(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    async fn insert_document(&self, document: &Document) -> Result<(), StoreError>;
+    async fn list_documents(&self) -> Result<Vec<Document>, StoreError>;
+    async fn delete_document(&self, id: &str) -> Result<bool, StoreError>;
+    /// Full-text search; `match_expression` is an FTS5 query built by the caller from quoted
+    /// terms only (see `tools::search`).
+    async fn search_documents(
+        &self,
+        match_expression: &str,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>, StoreError>;
+
+    async fn insert_conversation(&self, conversation: &Conversation) -> Result<(), StoreError>;
+    async fn find_conversation(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<Option<Conversation>, StoreError>;
+    /// The user's conversations, most recently updated first, after the `(updated_at,
+    /// updated_seq)` position of the cursor.
+    async fn list_conversations(
+        &self,
+        user_id: &str,
+        after: Option<(i64, i64)>,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError>;
+    /// Appends a message and bumps its conversation's `updated_at`.
+    async fn insert_message(
+        &self,
+        user_id: &str,
+        message: &Message,
+        now: i64,
+    ) -> Result<Message, StoreError>;
+    /// Messages of one of the user's conversations, oldest first, after position `after_seq`.
+    async fn list_messages(
+        &self,
+        user_id: &str,
+        conversation_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+    async fn search_messages(
+        &self,
+        user_id: &str,
+        match_expression: &str,
+        limit: u32,
+    ) -> Result<Vec<MessageHit>, StoreError>;
+
+    async fn insert_ssh_host(&self, host: &SshHost) -> Result<(), StoreError>;
+    async fn list_ssh_hosts(&self) -> Result<Vec<SshHost>, StoreError>;
+    async fn find_ssh_host(&self, name: &str) -> Result<Option<SshHost>, StoreError>;
+    async fn delete_ssh_host(&self, name: &str) -> Result<bool, StoreError>;
+    async fn insert_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+    /// The newest audit records first.
+    async fn list_audit(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
 }
 
 /// Opens the store the settings name (SQLite in the data dir unless a database URL is set)

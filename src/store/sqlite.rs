@@ -11,8 +11,9 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    AuthorizationCode, Client, Grant, GrantListing, KeyProtection, Redemption, RefreshPosition,
-    RefreshToken, Session, Store, StoreError, StoredSigningKey, User,
+    AuditRecord, AuthorizationCode, Client, Conversation, Document, Grant, GrantListing,
+    KeyProtection, Message, MessageHit, Redemption, RefreshPosition, RefreshToken, SearchHit,
+    Session, SshHost, Store, StoreError, StoredSigningKey, User,
 };
 use crate::config::{Settings, SqliteSynchronous as SyncSetting};
 use crate::oauth::types::{ClientId, GrantType, ScopeSet, TokenEndpointAuthMethod, UserName};
@@ -203,6 +204,58 @@ fn grant_from_row(row: &SqliteRow) -> Result<Grant, StoreError> {
         previous_refresh_hash: previous
             .map(|h| hash32(h, "previous_refresh_hash"))
             .transpose()?,
+    })
+}
+
+fn conversation_from_row(row: &SqliteRow) -> Result<Conversation, StoreError> {
+    Ok(Conversation {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        title: row.try_get("title")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        updated_seq: row.try_get("updated_seq")?,
+    })
+}
+
+fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
+    Ok(Message {
+        seq: row.try_get("rowid")?,
+        id: row.try_get("id")?,
+        conversation_id: row.try_get("conversation_id")?,
+        role: row.try_get("role")?,
+        content: row.try_get("content")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn ssh_host_from_row(row: &SqliteRow) -> Result<SshHost, StoreError> {
+    let protection: String = row.try_get("protection")?;
+    Ok(SshHost {
+        name: row.try_get("name")?,
+        address: row.try_get("address")?,
+        username: row.try_get("username")?,
+        private_key: row.try_get("private_key")?,
+        protection: KeyProtection::parse(&protection)
+            .ok_or_else(|| StoreError::Corrupt(format!("key protection {protection:?}")))?,
+        host_key: row.try_get("host_key")?,
+        allowed_users: json_list(&row.try_get::<String, _>("allowed_users")?, "allowed_users")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn audit_from_row(row: &SqliteRow) -> Result<AuditRecord, StoreError> {
+    Ok(AuditRecord {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        user_id: row.try_get("user_id")?,
+        client_id: row.try_get("client_id")?,
+        host: row.try_get("host")?,
+        command: row.try_get("command")?,
+        exit_status: row.try_get("exit_status")?,
+        timed_out: row.try_get::<i64, _>("timed_out")? != 0,
+        duration_ms: row.try_get("duration_ms")?,
+        outcome: row.try_get("outcome")?,
     })
 }
 
@@ -714,6 +767,328 @@ impl Store for SqliteStore {
                 .rows_affected();
         }
         Ok(removed)
+    }
+
+    async fn get_fact(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT value FROM store_facts WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("value")).transpose()?)
+    }
+
+    async fn set_fact(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO store_facts (key, value) VALUES (?, ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_document(&self, document: &Document) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO documents (id, title, body, source, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&document.id)
+        .bind(&document.title)
+        .bind(&document.body)
+        .bind(&document.source)
+        .bind(document.created_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_documents(&self) -> Result<Vec<Document>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, title, body, source, created_at FROM documents ORDER BY rowid")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Document {
+                    id: row.try_get("id")?,
+                    title: row.try_get("title")?,
+                    body: row.try_get("body")?,
+                    source: row.try_get("source")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_document(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM documents WHERE id = ?")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn search_documents(
+        &self,
+        match_expression: &str,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        // bm25 weights: a match in the title counts ten times one in the body.
+        let rows = sqlx::query(
+            "SELECT d.id, d.title,
+                    snippet(documents_fts, 1, '**', '**', '…', 16) AS snippet,
+                    bm25(documents_fts, 10.0, 1.0) AS rank
+             FROM documents_fts JOIN documents d ON d.rowid = documents_fts.rowid
+             WHERE documents_fts MATCH ?
+             ORDER BY rank LIMIT ?",
+        )
+        .bind(match_expression)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SearchHit {
+                    id: row.try_get("id")?,
+                    title: row.try_get("title")?,
+                    snippet: row.try_get("snippet")?,
+                    score: -row.try_get::<f64, _>("rank")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO conversations (id, user_id, title, created_at, updated_at, updated_seq)
+             VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(updated_seq), 0) + 1 FROM conversations))",
+        )
+        .bind(&conversation.id)
+        .bind(&conversation.user_id)
+        .bind(&conversation.title)
+        .bind(conversation.created_at)
+        .bind(conversation.updated_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn find_conversation(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        sqlx::query("SELECT * FROM conversations WHERE id = ? AND user_id = ?")
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(conversation_from_row)
+            .transpose()
+    }
+
+    async fn list_conversations(
+        &self,
+        user_id: &str,
+        after: Option<(i64, i64)>,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let (at, seq) = after.unwrap_or((i64::MAX, i64::MAX));
+        sqlx::query(
+            "SELECT * FROM conversations
+             WHERE user_id = ? AND (updated_at < ? OR (updated_at = ? AND updated_seq < ?))
+             ORDER BY updated_at DESC, updated_seq DESC LIMIT ?",
+        )
+        .bind(user_id)
+        .bind(at)
+        .bind(at)
+        .bind(seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(conversation_from_row)
+        .collect()
+    }
+
+    async fn insert_message(
+        &self,
+        user_id: &str,
+        message: &Message,
+        now: i64,
+    ) -> Result<Message, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let bumped = sqlx::query(
+            "UPDATE conversations SET updated_at = ?,
+                 updated_seq = (SELECT COALESCE(MAX(updated_seq), 0) + 1 FROM conversations)
+             WHERE id = ? AND user_id = ?",
+        )
+        .bind(now)
+        .bind(&message.conversation_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if bumped.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Err(StoreError::Conflict("no such conversation".into()));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO messages (id, conversation_id, user_id, role, content, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&message.id)
+        .bind(&message.conversation_id)
+        .bind(user_id)
+        .bind(&message.role)
+        .bind(&message.content)
+        .bind(message.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Message {
+            seq: inserted.last_insert_rowid(),
+            ..message.clone()
+        })
+    }
+
+    async fn list_messages(
+        &self,
+        user_id: &str,
+        conversation_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        sqlx::query(
+            "SELECT rowid, id, conversation_id, role, content, created_at FROM messages
+             WHERE conversation_id = ? AND user_id = ? AND rowid > ?
+             ORDER BY rowid LIMIT ?",
+        )
+        .bind(conversation_id)
+        .bind(user_id)
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(message_from_row)
+        .collect()
+    }
+
+    async fn search_messages(
+        &self,
+        user_id: &str,
+        match_expression: &str,
+        limit: u32,
+    ) -> Result<Vec<MessageHit>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.rowid, m.id, m.conversation_id, m.role, m.content, m.created_at,
+                    c.title AS conversation_title,
+                    snippet(messages_fts, 0, '**', '**', '…', 16) AS snippet,
+                    bm25(messages_fts) AS rank
+             FROM messages_fts
+             JOIN messages m ON m.rowid = messages_fts.rowid
+             JOIN conversations c ON c.id = m.conversation_id
+             WHERE messages_fts MATCH ? AND m.user_id = ?
+             ORDER BY rank LIMIT ?",
+        )
+        .bind(match_expression)
+        .bind(user_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(MessageHit {
+                    message: message_from_row(row)?,
+                    conversation_title: row.try_get("conversation_title")?,
+                    snippet: row.try_get("snippet")?,
+                    score: -row.try_get::<f64, _>("rank")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_ssh_host(&self, host: &SshHost) -> Result<(), StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO ssh_hosts (name, address, username, private_key, protection, host_key, allowed_users, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&host.name)
+        .bind(&host.address)
+        .bind(&host.username)
+        .bind(&host.private_key)
+        .bind(host.protection.as_str())
+        .bind(&host.host_key)
+        .bind(to_json(&host.allowed_users)?)
+        .bind(host.created_at)
+        .execute(&self.writer)
+        .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
+                "an SSH host named {:?} already exists",
+                host.name
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn list_ssh_hosts(&self) -> Result<Vec<SshHost>, StoreError> {
+        sqlx::query("SELECT * FROM ssh_hosts ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(ssh_host_from_row)
+            .collect()
+    }
+
+    async fn find_ssh_host(&self, name: &str) -> Result<Option<SshHost>, StoreError> {
+        sqlx::query("SELECT * FROM ssh_hosts WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(ssh_host_from_row)
+            .transpose()
+    }
+
+    async fn delete_ssh_host(&self, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM ssh_hosts WHERE name = ?")
+            .bind(name)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO ssh_audit (at, user_id, client_id, host, command, exit_status, timed_out, duration_ms, outcome)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(record.at)
+        .bind(&record.user_id)
+        .bind(&record.client_id)
+        .bind(&record.host)
+        .bind(&record.command)
+        .bind(record.exit_status)
+        .bind(i64::from(record.timed_out))
+        .bind(record.duration_ms)
+        .bind(&record.outcome)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        sqlx::query("SELECT * FROM ssh_audit ORDER BY id DESC LIMIT ?")
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(audit_from_row)
+            .collect()
     }
 }
 
