@@ -311,3 +311,62 @@ pub async fn token_is_active(app: &TestApp, token: &str) -> bool {
         .await
         .is_ok()
 }
+
+/// An access token for `user` with exactly `scope`, obtained through the real pages with a
+/// browser of its own (so several users can be signed in at once).
+pub async fn token_for(app: &TestApp, user: &str, scope: &str) -> String {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let client = register(app, json!({})).await;
+    let client_id = client["client_id"].as_str().unwrap();
+    let (verifier, challenge) = pkce();
+    let url = AuthRequest::new(client_id, &challenge)
+        .set("scope", scope)
+        .url(app);
+    let login = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut fields = hidden_fields(&login);
+    fields.push(("username".into(), user.into()));
+    fields.push(("password".into(), PASSWORD.into()));
+    let after = browser
+        .post(app.url("/login"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 303, "login of {user}");
+    let consent = browser
+        .get(app.url(&location(&after).unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut fields = hidden_fields(&consent);
+    fields.push(("decision".into(), "approve".into()));
+    let done = browser
+        .post(app.url("/consent"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    let code = param(&query_of(&location(&done).unwrap()), "code")
+        .unwrap()
+        .to_string();
+    let body: Value = exchange(app, client_id, &code, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}

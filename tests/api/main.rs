@@ -12,3 +12,4 @@ mod mcp;
 mod mcp_client;
 mod register;
 mod token;
+mod tools;
