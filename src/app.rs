@@ -178,8 +178,15 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        // MCP answers are SSE streams written in several small pieces; without TCP_NODELAY,
+        // Nagle's algorithm meets the client's delayed ACK and each answer stalls ~40 ms.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         let served = axum::serve(
-            self.listener,
+            listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
@@ -296,6 +303,8 @@ fn mcp_service(state: &AppState) -> axum::routing::MethodRouter<AppState> {
         )),
         clock: state.clock.clone(),
         chat_max_content_bytes: state.settings.chat_max_message_bytes,
+        master_key: state.settings.master_key.clone(),
+        ssh_slots: Default::default(),
     };
     let tools = Arc::new(crate::mcp::registry::default_registry(deps));
     let service = tower::ServiceBuilder::new()

@@ -45,6 +45,68 @@ pub enum Command {
     /// Inspect and revoke what users approved for clients
     #[command(subcommand)]
     Grants(GrantsCommand),
+    /// Manage the public knowledge base searched by `public_search`
+    #[command(subcommand)]
+    Docs(DocsCommand),
+    /// Manage the SSH hosts users may run commands on
+    #[command(name = "ssh-hosts", subcommand)]
+    SshHosts(SshHostsCommand),
+    /// Show the audit trail of SSH commands
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Add text/Markdown files as documents
+    Add {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Title (default: the file's first `# ` heading, or its name); only with one file
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// List documents
+    List,
+    /// Remove a document
+    Remove { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SshHostsCommand {
+    /// Add a host. The private key file is read now and kept in the database (encrypted with
+    /// the master key when one is configured).
+    Add {
+        name: String,
+        /// HOST[:PORT] (port 22 by default; [IPv6]:PORT)
+        #[arg(long)]
+        address: String,
+        /// The remote user to log in as
+        #[arg(long)]
+        user: String,
+        /// An unencrypted OpenSSH private key file
+        #[arg(long)]
+        key_file: std::path::PathBuf,
+        /// The host's public key, "<type> <base64>" (e.g. a line of ssh-keyscan's output without the host)
+        #[arg(long)]
+        host_key: String,
+        /// OmniChat users allowed to use this host (default: every user)
+        #[arg(long, num_args = 1..)]
+        allow: Vec<String>,
+    },
+    /// List hosts
+    List,
+    /// Remove a host
+    Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Newest SSH executions first
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +185,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clients(cmd) => clients(cmd, &settings).await,
         Command::Keys(cmd) => keys_command(cmd, &settings).await,
         Command::Grants(cmd) => grants(cmd, &settings).await,
+        Command::Docs(cmd) => docs(cmd, &settings).await,
+        Command::SshHosts(cmd) => ssh_hosts(cmd, &settings).await,
+        Command::Audit(cmd) => audit(cmd, &settings).await,
     }
 }
 
@@ -448,6 +513,195 @@ async fn grants(cmd: GrantsCommand, settings: &Settings) -> anyhow::Result<()> {
             }
             println!("grant {id} revoked");
         }
+    }
+    Ok(())
+}
+
+async fn docs(cmd: DocsCommand, settings: &Settings) -> anyhow::Result<()> {
+    use crate::tools::search::{MAX_DOCUMENT_BYTES, markdown_sections};
+    let store = open_store(settings).await?;
+    let now = Clock::system().now();
+    match cmd {
+        DocsCommand::Add { files, title } => {
+            if title.is_some() && files.len() != 1 {
+                bail!("--title applies to a single file");
+            }
+            // Read and check every file before storing any, so a bad file adds nothing.
+            let mut documents = Vec::new();
+            for file in &files {
+                let bytes = std::fs::read(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                if bytes.len() > MAX_DOCUMENT_BYTES {
+                    bail!(
+                        "{} is larger than {} bytes",
+                        file.display(),
+                        MAX_DOCUMENT_BYTES
+                    );
+                }
+                let body = String::from_utf8(bytes)
+                    .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))?;
+                if body.trim().is_empty() {
+                    bail!("{} is empty", file.display());
+                }
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let title = title.clone().unwrap_or_else(|| {
+                    markdown_sections(&body, &name)
+                        .first()
+                        .map(|(t, _)| t.clone())
+                        .unwrap_or(name.clone())
+                });
+                documents.push(crate::store::Document {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    title,
+                    body,
+                    source: name,
+                    created_at: now,
+                });
+            }
+            for document in documents {
+                store.insert_document(&document).await?;
+                println!("document {} added: {}", document.id, document.title);
+            }
+        }
+        DocsCommand::List => {
+            let documents = store.list_documents().await?;
+            if documents.is_empty() {
+                println!("no documents");
+            }
+            for d in documents {
+                println!(
+                    "{}\t{}\t{}\t{} bytes",
+                    d.id,
+                    d.title.escape_debug(),
+                    d.source,
+                    d.body.len()
+                );
+            }
+        }
+        DocsCommand::Remove { id } => {
+            if !store.delete_document(&id).await? {
+                bail!("no document with id {id:?}");
+            }
+            println!("document {id} removed");
+        }
+    }
+    Ok(())
+}
+
+async fn ssh_hosts(cmd: SshHostsCommand, settings: &Settings) -> anyhow::Result<()> {
+    use crate::tools::ssh::{PinnedHostKey, SshAddress, validate_private_key};
+    let store = open_store(settings).await?;
+    match cmd {
+        SshHostsCommand::Add {
+            name,
+            address,
+            user,
+            key_file,
+            host_key,
+            allow,
+        } => {
+            // Host names follow the user-name rules: short, plain, case-insensitive.
+            let name = UserName::parse(&name)
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "invalid host name {name:?}: use 1-64 letters, digits, '.', '_', '-'"
+                    )
+                })?
+                .as_str()
+                .to_string();
+            let address = SshAddress::parse(&address).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if user.is_empty()
+                || user.len() > 64
+                || !user
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            {
+                bail!("invalid remote user {user:?}");
+            }
+            let host_key = PinnedHostKey::parse(&host_key).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let key_text = std::fs::read_to_string(&key_file)
+                .with_context(|| format!("cannot read the key file {}", key_file.display()))?;
+            validate_private_key(&key_text).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let allowed = allow
+                .iter()
+                .map(|u| parse_user_name(u).map(|n| n.as_str().to_string()))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let (private_key, protection) = crate::tools::ssh_hosts::protect_key(
+                settings.master_key.as_ref(),
+                &name,
+                &key_text,
+            )
+            .map_err(anyhow::Error::msg)?;
+            store
+                .insert_ssh_host(&crate::store::SshHost {
+                    name: name.clone(),
+                    address: address.to_string(),
+                    username: user,
+                    private_key,
+                    protection,
+                    host_key: host_key.to_string(),
+                    allowed_users: allowed,
+                    created_at: Clock::system().now(),
+                })
+                .await?;
+            println!(
+                "ssh host {name} added ({}; host key {})",
+                address,
+                host_key.fingerprint()
+            );
+        }
+        SshHostsCommand::List => {
+            let hosts = store.list_ssh_hosts().await?;
+            if hosts.is_empty() {
+                println!("no ssh hosts");
+            }
+            for h in hosts {
+                let allowed = if h.allowed_users.is_empty() {
+                    "all users".to_string()
+                } else {
+                    h.allowed_users.join(",")
+                };
+                let fingerprint = PinnedHostKey::parse(&h.host_key)
+                    .map(|k| k.fingerprint())
+                    .unwrap_or_default();
+                println!(
+                    "{}\t{}@{}\t{}\tallowed: {}",
+                    h.name, h.username, h.address, fingerprint, allowed
+                );
+            }
+        }
+        SshHostsCommand::Remove { name } => {
+            if !store.delete_ssh_host(&name.to_ascii_lowercase()).await? {
+                bail!("no ssh host named {name:?}");
+            }
+            println!("ssh host {name} removed");
+        }
+    }
+    Ok(())
+}
+
+async fn audit(cmd: AuditCommand, settings: &Settings) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let AuditCommand::List { limit } = cmd;
+    let records = store.list_audit(limit.clamp(1, 10_000)).await?;
+    if records.is_empty() {
+        println!("no ssh executions recorded");
+    }
+    for r in records {
+        println!(
+            "{}\tuser {}\tclient {}\thost {}\texit {}\t{} ms\t{}\t{}",
+            format_time(r.at),
+            r.user_id,
+            r.client_id,
+            r.host,
+            r.exit_status.map_or("-".to_string(), |s| s.to_string()),
+            r.duration_ms,
+            r.outcome,
+            r.command.escape_debug(),
+        );
     }
     Ok(())
 }

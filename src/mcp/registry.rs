@@ -124,6 +124,8 @@ pub struct ToolDeps {
     pub files: Arc<dyn FileStorage>,
     pub clock: Clock,
     pub chat_max_content_bytes: usize,
+    pub master_key: Option<crate::crypto::MasterKey>,
+    pub ssh_slots: tools::ssh_hosts::SshSlots,
 }
 
 /// The caller of a tool that requires a token (the access check has run before).
@@ -550,6 +552,93 @@ pub fn default_registry(deps: ToolDeps) -> Registry {
                             &caller,
                             request,
                             deps.chat_max_content_bytes,
+                            deps.clock.now(),
+                        )
+                        .await
+                    };
+                    output(run.await)
+                })
+            },
+        ),
+        entry(
+            &deps,
+            describe(
+                "ssh_hosts",
+                "List my SSH hosts",
+                "Lists the SSH hosts the user may run commands on (defined by the operator).",
+                json!({ "type": "object", "properties": {}, "additionalProperties": false }),
+                json!({
+                    "type": "object",
+                    "properties": { "hosts": { "type": "array", "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": { "type": "string" }, "address": { "type": "string" },
+                            "user": { "type": "string" }, "host_key_fingerprint": { "type": "string" }
+                        },
+                        "required": ["name", "address", "user", "host_key_fingerprint"]
+                    }}},
+                    "required": ["hosts"]
+                }),
+                annotations("List my SSH hosts", true, false, true, false),
+            ),
+            scopes(&[Scope::SshExecute]),
+            |deps, caller, _args| {
+                Box::pin(async move {
+                    let run = async {
+                        let caller = require(caller)?;
+                        tools::ssh_hosts::list(&*deps.store, &caller).await
+                    };
+                    output(run.await)
+                })
+            },
+        ),
+        entry(
+            &deps,
+            describe(
+                "ssh_execute",
+                "Run a command over SSH",
+                "Runs a command on one of the user's SSH hosts exactly as `ssh host 'command'` would: the remote login shell interprets the command string (pipes, ;, $(...) all work). Returns exit_status, stdout and stderr (each kept up to 1 MiB, then truncated), and whether it timed out (timeout_seconds: default 30, at most 300). The host's key is pinned; every run is audited.",
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "host": { "type": "string", "description": "A host name from ssh_hosts" },
+                        "command": { "type": "string", "minLength": 1, "maxLength": 16384 },
+                        "timeout_seconds": { "type": "integer", "minimum": 1, "maximum": 300, "default": 30 }
+                    },
+                    "required": ["host", "command"],
+                    "additionalProperties": false
+                }),
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "host": { "type": "string" },
+                        "exit_status": { "type": ["integer", "null"] },
+                        "exit_signal": { "type": ["string", "null"] },
+                        "stdout": { "type": "string" }, "stderr": { "type": "string" },
+                        "stdout_truncated": { "type": "boolean" }, "stderr_truncated": { "type": "boolean" },
+                        "timed_out": { "type": "boolean" }, "duration_ms": { "type": "integer" }
+                    },
+                    "required": ["host", "exit_status", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "timed_out", "duration_ms"]
+                }),
+                // A command can change anything on the host, and reaches beyond OmniChat.
+                annotations("Run a command over SSH", false, true, false, true),
+            ),
+            scopes(&[Scope::SshExecute]),
+            |deps, caller, args| {
+                Box::pin(async move {
+                    let run = async {
+                        let caller = require(caller)?;
+                        let request = tools::ssh_hosts::ExecuteRequest {
+                            host: required_text(&args, "host")?,
+                            command: required_text(&args, "command")?,
+                            timeout_seconds: number_arg(&args, "timeout_seconds")?,
+                        };
+                        tools::ssh_hosts::execute(
+                            &*deps.store,
+                            deps.master_key.as_ref(),
+                            &deps.ssh_slots,
+                            &caller,
+                            request,
                             deps.clock.now(),
                         )
                         .await

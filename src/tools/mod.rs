@@ -6,6 +6,8 @@ use crate::oauth::types::ScopeSet;
 pub mod chat;
 pub mod files;
 pub mod search;
+pub mod ssh;
+pub mod ssh_hosts;
 pub mod whoami;
 
 /// Who is calling a tool: established by the bearer layer from a verified access token.
