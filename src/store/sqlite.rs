@@ -18,6 +18,11 @@ use super::{
 use crate::config::{Settings, SqliteSynchronous as SyncSetting};
 use crate::oauth::types::{ClientId, GrantType, ScopeSet, TokenEndpointAuthMethod, UserName};
 
+/// Reads that expect at most one row still use `fetch_all`: a statement left un-stepped to
+/// its end (as after `fetch_optional`) keeps its read transaction open on the pooled
+/// connection, and later reads there would see an old snapshot of the database, missing
+/// writes by other connections and processes (the docs CLI test caught this).
+///
 /// Reads go through a pool of connections; writes through a single connection, so they queue
 /// in order inside the process instead of spinning on SQLite's lock (which costs latency
 /// spikes under load). WAL lets the readers work while the writer commits.
@@ -305,9 +310,9 @@ impl Store for SqliteStore {
     async fn find_user_by_name(&self, name: &UserName) -> Result<Option<User>, StoreError> {
         sqlx::query("SELECT * FROM users WHERE name = ?")
             .bind(name.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?
-            .as_ref()
+            .first()
             .map(user_from_row)
             .transpose()
     }
@@ -370,9 +375,9 @@ impl Store for SqliteStore {
     async fn find_client(&self, client_id: &ClientId) -> Result<Option<Client>, StoreError> {
         sqlx::query("SELECT * FROM clients WHERE client_id = ?")
             .bind(client_id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?
-            .as_ref()
+            .first()
             .map(client_from_row)
             .transpose()
     }
@@ -459,9 +464,9 @@ impl Store for SqliteStore {
     async fn find_user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
         sqlx::query("SELECT * FROM users WHERE id = ?")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?
-            .as_ref()
+            .first()
             .map(user_from_row)
             .transpose()
     }
@@ -491,8 +496,10 @@ impl Store for SqliteStore {
         )
         .bind(id_hash.to_vec())
         .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .next();
         let Some(row) = row else { return Ok(None) };
         let session = Session {
             id_hash: hash32(row.try_get("id_hash")?, "id_hash")?,
@@ -522,8 +529,10 @@ impl Store for SqliteStore {
                 .bind(user_id)
                 .bind(client_id.as_str())
                 .bind(scope.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .next();
         Ok(row.is_some())
     }
 
@@ -573,9 +582,9 @@ impl Store for SqliteStore {
     ) -> Result<Option<AuthorizationCode>, StoreError> {
         sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = ?")
             .bind(code_hash.to_vec())
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?
-            .as_ref()
+            .first()
             .map(code_from_row)
             .transpose()
     }
@@ -612,9 +621,9 @@ impl Store for SqliteStore {
     async fn find_grant(&self, grant_id: &str) -> Result<Option<Grant>, StoreError> {
         sqlx::query("SELECT * FROM grants WHERE id = ?")
             .bind(grant_id)
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?
-            .as_ref()
+            .first()
             .map(grant_from_row)
             .transpose()
     }
@@ -629,8 +638,10 @@ impl Store for SqliteStore {
              WHERE r.token_hash = ?",
         )
         .bind(token_hash.to_vec())
-        .fetch_optional(&self.pool)
-        .await?;
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .next();
         let Some(row) = row else { return Ok(None) };
         let token = RefreshToken {
             token_hash: hash32(row.try_get("token_hash")?, "token_hash")?,
@@ -740,8 +751,10 @@ impl Store for SqliteStore {
     async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT 1 FROM revoked_access_tokens WHERE jti = ?")
             .bind(jti)
-            .fetch_optional(&self.pool)
-            .await?;
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .next();
         Ok(row.is_some())
     }
 
@@ -772,8 +785,10 @@ impl Store for SqliteStore {
     async fn get_fact(&self, key: &str) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT value FROM store_facts WHERE key = ?")
             .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .next();
         Ok(row.map(|r| r.try_get("value")).transpose()?)
     }
 
@@ -882,9 +897,9 @@ impl Store for SqliteStore {
         sqlx::query("SELECT * FROM conversations WHERE id = ? AND user_id = ?")
             .bind(id)
             .bind(user_id)
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?
-            .as_ref()
+            .first()
             .map(conversation_from_row)
             .transpose()
     }
@@ -1047,9 +1062,9 @@ impl Store for SqliteStore {
     async fn find_ssh_host(&self, name: &str) -> Result<Option<SshHost>, StoreError> {
         sqlx::query("SELECT * FROM ssh_hosts WHERE name = ?")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?
-            .as_ref()
+            .first()
             .map(ssh_host_from_row)
             .transpose()
     }

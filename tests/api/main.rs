@@ -11,5 +11,9 @@ mod keys;
 mod mcp;
 mod mcp_client;
 mod register;
+#[path = "../ssh_support/mod.rs"]
+#[allow(dead_code)]
+mod ssh_support;
+mod ssh_tools;
 mod token;
 mod tools;
