@@ -8,123 +8,12 @@
 //!
 //! Run: `cargo bench --bench mcp_load` (needs `wrk`; env BENCH_SECONDS, default 10).
 
+mod common;
+
 use std::process::Command;
 use std::time::Duration;
 
-use omnichat::app::Application;
-use omnichat::config::Settings;
 use serde_json::{Value, json};
-
-const REDIRECT: &str = "http://127.0.0.1:5555/cb";
-const PASSWORD: &str = "benchmark password";
-
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    html.split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .map(|chunk| {
-            let (n, rest) = chunk.split_once('"').unwrap_or_default();
-            let v = rest
-                .split_once("value=\"")
-                .and_then(|(_, r)| r.split_once('"'))
-                .map(|(v, _)| v)
-                .unwrap_or_default();
-            (
-                n.to_string(),
-                v.replace("&#x2f;", "/")
-                    .replace("&amp;", "&")
-                    .replace("&quot;", "\""),
-            )
-        })
-        .collect()
-}
-
-/// A token with every scope for user `bench`, through the real login and consent pages.
-async fn token(base: &str) -> String {
-    let api = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let client: Value = api
-        .post(format!("{base}/register"))
-        .json(&json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let client_id = client["client_id"].as_str().unwrap();
-    let verifier = omnichat::crypto::random_token().expose().clone();
-    let challenge = omnichat::crypto::b64url(&omnichat::crypto::sha256(verifier.as_bytes()));
-    let mut url = url::Url::parse(&format!("{base}/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", client_id)
-        .append_pair("redirect_uri", REDIRECT)
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    let login = browser
-        .get(url.as_str())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut form = hidden_fields(&login);
-    form.push(("username".into(), "bench".into()));
-    form.push(("password".into(), PASSWORD.into()));
-    let after = browser
-        .post(format!("{base}/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let next = after.headers()["location"].to_str().unwrap().to_string();
-    let consent = browser
-        .get(format!("{base}{next}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut form = hidden_fields(&consent);
-    form.push(("decision".into(), "approve".into()));
-    let done = browser
-        .post(format!("{base}/consent"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let location = done.headers()["location"].to_str().unwrap().to_string();
-    let code = url::Url::parse(&location)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .unwrap();
-    let tokens: Value = api
-        .post(format!("{base}/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", client_id),
-            ("code", &code),
-            ("code_verifier", &verifier),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    tokens["access_token"].as_str().unwrap().to_string()
-}
 
 async fn mcp(base: &str, token: &str) -> (reqwest::Client, String) {
     let client = reqwest::Client::new();
@@ -272,27 +161,9 @@ async fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
-    let dir = tempfile::TempDir::new().unwrap();
-    let mut settings = Settings::with_data_dir(dir.path());
-    settings.listen = "127.0.0.1:0".parse().unwrap();
-    let app = Application::build(settings).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let store = app.state().store.clone();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
-    store
-        .insert_user(&omnichat::store::User {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: omnichat::oauth::types::UserName::parse("bench").unwrap(),
-            password_hash: omnichat::password::hash_password(&omnichat::crypto::Secret::new(
-                PASSWORD.into(),
-            ))
-            .unwrap(),
-            disabled: false,
-            created_at: 0,
-        })
-        .await
-        .unwrap();
-    let token = token(&base).await;
+    let (base, _state, _dir) = common::start(|_| {}).await;
+    let tokens = common::SignedIn::new(&base).await.tokens().await;
+    let token = tokens["access_token"].as_str().unwrap().to_string();
     let (client, session) = mcp(&base, &token).await;
     let check = call(&base, &token, &session, &client, "whoami", json!({})).await;
     assert_eq!(
