@@ -744,6 +744,8 @@ async fn tools_list_shows_every_tool_with_its_scheme() {
         ("private_chat_read", "chat:read", true),
         ("private_chat_search", "chat:read", true),
         ("private_chat_write", "chat:write", false),
+        ("ssh_hosts", "ssh:execute", true),
+        ("ssh_execute", "ssh:execute", false),
     ] {
         assert_eq!(
             scheme_of(name),
@@ -752,7 +754,8 @@ async fn tools_list_shows_every_tool_with_its_scheme() {
         );
         let tool = tools.iter().find(|t| t["name"] == name).unwrap();
         assert_eq!(tool["annotations"]["readOnlyHint"], read_only, "{name}");
-        assert_eq!(tool["annotations"]["openWorldHint"], false, "{name}");
+        // Only a remote command reaches beyond OmniChat's own data.
+        assert_eq!(tool["annotations"]["openWorldHint"], name == "ssh_execute", "{name}");
     }
     let delete = tools
         .iter()
