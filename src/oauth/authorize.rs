@@ -596,6 +596,29 @@ async fn authorize(app: AppState, headers: HeaderMap, params: Params) -> Respons
     consent_page(&app, &request, &params, &user, &session_id)
 }
 
+/// The form of a POST from one of our pages: refused when it comes from another site
+/// (defence in depth besides the CSRF token) or is not a form.
+async fn read_page_form(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Params, Box<Response>> {
+    if !session::origin_allowed(headers, &app.public_url) {
+        return Err(Box::new(app.pages.error(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "This form was sent from another site.",
+            "",
+        )));
+    }
+    read_form(headers, body).await.map_err(|message| {
+        Box::new(
+            app.pages
+                .error(StatusCode::BAD_REQUEST, "Cannot continue", message, ""),
+        )
+    })
+}
+
 /// The generic answer to a failed login: it does not say whether the name exists.
 const WRONG_CREDENTIALS: &str = "Wrong user name or password.";
 
@@ -607,21 +630,9 @@ pub async fn login(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if !session::origin_allowed(&headers, &app.public_url) {
-        return app.pages.error(
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "This form was sent from another site.",
-            "",
-        );
-    }
-    let params = match read_form(&headers, body).await {
+    let params = match read_page_form(&app, &headers, body).await {
         Ok(params) => params,
-        Err(message) => {
-            return app
-                .pages
-                .error(StatusCode::BAD_REQUEST, "Cannot continue", message, "");
-        }
+        Err(response) => return *response,
     };
     let names = CookieNames::for_url(&app.public_url);
     let cookie_token = session::read_cookie(&headers, names.login_csrf);
@@ -792,21 +803,9 @@ async fn verify_off_runtime(
 
 /// `POST /consent`: the user's decision on the consent page.
 pub async fn consent(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    if !session::origin_allowed(&headers, &app.public_url) {
-        return app.pages.error(
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "This form was sent from another site.",
-            "",
-        );
-    }
-    let params = match read_form(&headers, body).await {
+    let params = match read_page_form(&app, &headers, body).await {
         Ok(params) => params,
-        Err(message) => {
-            return app
-                .pages
-                .error(StatusCode::BAD_REQUEST, "Cannot continue", message, "");
-        }
+        Err(response) => return *response,
     };
     let names = CookieNames::for_url(&app.public_url);
     let now = app.clock.now();
