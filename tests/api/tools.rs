@@ -755,7 +755,11 @@ async fn tools_list_shows_every_tool_with_its_scheme() {
         let tool = tools.iter().find(|t| t["name"] == name).unwrap();
         assert_eq!(tool["annotations"]["readOnlyHint"], read_only, "{name}");
         // Only a remote command reaches beyond OmniChat's own data.
-        assert_eq!(tool["annotations"]["openWorldHint"], name == "ssh_execute", "{name}");
+        assert_eq!(
+            tool["annotations"]["openWorldHint"],
+            name == "ssh_execute",
+            "{name}"
+        );
     }
     let delete = tools
         .iter()
