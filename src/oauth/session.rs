@@ -129,11 +129,20 @@ pub fn csrf_matches(submitted: Option<&str>, expected: &str) -> bool {
     })
 }
 
-/// A form POST whose `Origin` is present and not ours is a cross-site request: refused even
-/// before the token check (defence in depth; OWASP CSRF cheat sheet, "Verifying origin").
+/// Is this form POST from one of our own pages? Defence in depth besides the CSRF token
+/// (OWASP CSRF cheat sheet, "Verifying origin" and "Fetch Metadata").
+///
+/// Our pages send `Referrer-Policy: no-referrer`, under which browsers send `Origin: null` even
+/// for a same-origin form post (Fetch §3.1 "serializing a request origin"), so the origin
+/// alone cannot tell. Where the browser sends `Sec-Fetch-Site`, it decides: only
+/// `same-origin` (or `none`, a user-typed navigation) passes. Without it, an `Origin` naming
+/// another site is refused; an absent or `null` one is left to the CSRF token.
 pub fn origin_allowed(headers: &HeaderMap, public: &PublicUrl) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.to_str(), Ok("same-origin" | "none"));
+    }
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        None => true,
+        None | Some("null") => true,
         Some(origin) => origin == public.origin(),
     }
 }
@@ -166,6 +175,33 @@ mod tests {
             "xyz"
         );
         assert!(read_cookie(&headers, "c").is_none());
+    }
+
+    #[test]
+    fn origin_checks_follow_fetch_metadata() {
+        let public = PublicUrl::parse("http://127.0.0.1:1").unwrap();
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, v.parse().unwrap());
+            }
+            origin_allowed(&h, &public)
+        };
+        assert!(with(&[]));
+        assert!(with(&[("origin", "http://127.0.0.1:1")]));
+        assert!(with(&[
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
+        ]));
+        assert!(!with(&[
+            ("origin", "null"),
+            ("sec-fetch-site", "cross-site")
+        ]));
+        assert!(!with(&[
+            ("origin", "http://127.0.0.1:1"),
+            ("sec-fetch-site", "same-site")
+        ]));
+        assert!(!with(&[("origin", "https://evil.example")]));
     }
 
     #[test]

@@ -403,6 +403,23 @@ async fn consent_without_or_with_a_wrong_csrf_token_is_403() {
         .await
         .unwrap();
     assert_eq!(response.status(), 403);
+    // Fetch metadata saying cross-site is refused too, even with Origin: null.
+    let response = app
+        .client
+        .post(app.url("/consent"))
+        .header("Origin", "null")
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(
+            &[
+                hidden_fields(&consent.html),
+                vec![("decision".into(), "approve".into())],
+            ]
+            .concat(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
     assert!(app.store.list_grants(None).await.unwrap().is_empty());
     let user = app
         .store
@@ -418,6 +435,50 @@ async fn consent_without_or_with_a_wrong_csrf_token_is_403() {
             .await
             .unwrap()
     );
+}
+
+#[tokio::test]
+async fn a_browsers_same_origin_post_under_no_referrer_is_accepted() {
+    // Under Referrer-Policy: no-referrer, Chromium sends Origin: null with
+    // Sec-Fetch-Site: same-origin on our own forms; that must work.
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let page = get_page(
+        &app,
+        &AuthRequest::new(&s.client_id, &s.challenge).url(&app),
+    )
+    .await;
+    let mut fields = hidden_fields(&page.html);
+    fields.push(("username".into(), "alice".into()));
+    fields.push(("password".into(), PASSWORD.into()));
+    let response = app
+        .client
+        .post(app.url("/login"))
+        .header("Origin", "null")
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let consent = get_page(&app, &app.url(&location(&response).unwrap())).await;
+    let response = app
+        .client
+        .post(app.url("/consent"))
+        .header("Origin", "null")
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(
+            &[
+                hidden_fields(&consent.html),
+                vec![("decision".into(), "approve".into())],
+            ]
+            .concat(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert!(param(&query_of(&location(&response).unwrap()), "code").is_some());
 }
 
 #[tokio::test]
