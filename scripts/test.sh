@@ -12,5 +12,11 @@ echo "== formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 
+echo "== installing what the tests need (chromium, openssh-server, tests/interop npm packages and venv)"
+tests/interop/setup.sh
+
 echo "== cargo test"
 cargo test --locked -- --test-threads=4
+
+echo "== interoperability with real MCP clients (tests/interop)"
+tests/interop/run.sh
