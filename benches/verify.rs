@@ -1,7 +1,8 @@
 //! Access-token verification cost (issue 4's budget), printing figures only:
 //! - a cache hit of the MCP bearer layer (`resource::bearer::authenticate`),
 //! - a full verification without the cache (`AccessTokens::verify`: parse, checks, ES256),
-//! - the raw ES256 signature check alone (aws-lc `UnparsedPublicKey::verify`), the floor.
+//! - the raw ES256 signature check alone (aws-lc `UnparsedPublicKey::verify`), the floor;
+//! - issuing a token (`AccessTokens::issue`), which every code exchange and refresh pays.
 //!
 //! Run: `cargo bench --bench verify` (env BENCH_ITERATIONS, default 20000).
 
@@ -80,4 +81,22 @@ async fn main() {
         })
     });
     println!("verify without cache / raw ES256 = {:.2}x", full / raw);
+
+    // Issuing (what every code exchange and refresh pays): sign with the active key.
+    let client_id = omnichat::oauth::types::ClientId::parse("bench-client").unwrap();
+    let scope = omnichat::oauth::types::ScopeSet::all();
+    tokio::task::block_in_place(|| {
+        per_op("AccessTokens::issue (sign a new token)", iterations, || {
+            runtime
+                .block_on(state.tokens.issue(
+                    "user",
+                    &client_id,
+                    &scope,
+                    "https://r.example/mcp",
+                    "grant",
+                    now,
+                ))
+                .unwrap();
+        })
+    });
 }
