@@ -37,7 +37,7 @@ pub enum SqliteSynchronous {
 
 /// Every setting as a flag with its environment variable. All are optional here; the
 /// defaults are applied in [`Settings::load`] after the config file.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Clone, Default, clap::Args)]
 #[command(next_help_heading = "Settings (flag > environment > --config file > default)")]
 pub struct ConfigArgs {
     /// Where the SQLite database and user files live [default: ./omnichat-data]
@@ -205,6 +205,18 @@ pub struct ConfigArgs {
     pub oauth_client_secret: Option<String>,
 }
 
+/// Flags may carry secrets (a database URL with a password); `Debug` shows none of them.
+impl std::fmt::Debug for ConfigArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigArgs")
+            .field("data_dir", &self.data_dir)
+            .field("config", &self.config)
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The `--config` file. Every key is optional; unknown keys are an error.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -250,7 +262,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// `None` means "http://<the bound address>", resolved once the listener is bound.
     pub public_url: Option<PublicUrl>,
-    pub database_url: Option<String>,
+    /// May hold a password, so it is a secret.
+    pub database_url: Option<Secret<String>>,
     pub sqlite_synchronous: SqliteSynchronous,
     pub master_key: Option<MasterKey>,
     pub cors_origins: Vec<String>,
@@ -341,7 +354,11 @@ impl Settings {
             .or_else(|| env("RESOURCE_URL").map(|u| strip_mcp_suffix(&u)))
             .or(file.public_url);
         settings.public_url = public_url.as_deref().map(PublicUrl::parse).transpose()?;
-        settings.database_url = args.database_url.clone().or(file.database_url);
+        settings.database_url = args
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .map(Secret::new);
         if let Some(mode) = args.sqlite_synchronous.or(file.sqlite_synchronous) {
             settings.sqlite_synchronous = mode;
         }
@@ -646,6 +663,24 @@ mod tests {
             "https://x.example"
         );
         assert_eq!(strip_mcp_suffix("https://x.example/"), "https://x.example");
+    }
+
+    #[test]
+    fn debug_output_carries_no_secrets() {
+        let args = ConfigArgs {
+            database_url: Some("postgres://app:hunter2@db/omni".into()),
+            oauth_client_secret: Some("client-hunter2".into()),
+            ..ConfigArgs::default()
+        };
+        assert!(!format!("{args:?}").contains("hunter2"));
+        let mut settings = Settings::with_data_dir("/tmp/x");
+        settings.database_url = Some(Secret::new("postgres://app:hunter2@db/omni".into()));
+        settings.master_key = Some(MasterKey::parse(&"ab".repeat(32)).unwrap());
+        let text = format!("{settings:?}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("abab"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -423,7 +423,7 @@ pub trait Store: Send + Sync + 'static {
 /// Opens the store the settings name (SQLite in the data dir unless a database URL is set)
 /// and applies its migrations.
 pub async fn open(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-    match settings.database_url.as_deref() {
+    match settings.database_url.as_ref().map(|u| u.expose().as_str()) {
         None => Ok(Arc::new(sqlite::SqliteStore::open(settings).await?)),
         Some(url) if url.starts_with("sqlite:") => {
             Ok(Arc::new(sqlite::SqliteStore::open(settings).await?))

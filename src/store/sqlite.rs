@@ -33,7 +33,7 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
-        let options = match settings.database_url.as_deref() {
+        let options = match settings.database_url.as_ref().map(|u| u.expose().as_str()) {
             Some(url) => SqliteConnectOptions::from_str(url)?,
             None => {
                 create_private_dir(&settings.data_dir)?;

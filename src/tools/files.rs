@@ -497,6 +497,7 @@ impl FileStorage for LocalFiles {
         let lock = self.user_lock(user_id);
         let _guard = lock.lock().await;
         let (user_id, path) = (user_id.to_string(), path.clone());
+        // The blocking task needs its own handle to the settings; the lock stays held here.
         let this = LocalFiles::new(self.root.clone(), self.max_file_bytes, self.quota_bytes);
         blocking(move || this.stage_write(&user_id, &path, &content)?.commit()).await
     }
