@@ -156,13 +156,20 @@ pub async fn jsonrpc_guard(
             "Invalid Request: send one JSON-RPC message per request (batches are not supported)",
         );
     }
-    let mut value = value;
-    if value.get("method").and_then(Value::as_str) == Some("tools/list") {
-        // See `handler`: tools/list is answered by our custom-request handler so each tool
-        // can carry the Apps SDK's top-level `securitySchemes`.
+    // See `handler`: tools/list is answered by our custom-request handler so each tool can
+    // carry the Apps SDK's top-level `securitySchemes`. Only then is the body rewritten; every
+    // other message goes on as the client sent it.
+    let body = if value.get("method").and_then(Value::as_str) == Some("tools/list") {
+        let mut value = value.clone();
         value["method"] = Value::String(handler::LIST_TOOLS_METHOD.to_string());
-    }
-    if serde_json::from_value::<ClientJsonRpcMessage>(value.clone()).is_err() {
+        match serde_json::to_vec(&value) {
+            Ok(body) => axum::body::Bytes::from(body),
+            Err(_) => return jsonrpc_error(StatusCode::BAD_REQUEST, id, -32600, "Invalid Request"),
+        }
+    } else {
+        bytes
+    };
+    if serde_json::from_slice::<ClientJsonRpcMessage>(&body).is_err() {
         let is_request =
             value.get("method").is_some_and(Value::is_string) && value.get("id").is_some();
         let version_ok = value.get("jsonrpc").and_then(Value::as_str) == Some("2.0");
@@ -182,9 +189,5 @@ pub async fn jsonrpc_guard(
             )
         };
     }
-    let body = match serde_json::to_vec(&value) {
-        Ok(body) => body,
-        Err(_) => return jsonrpc_error(StatusCode::BAD_REQUEST, id, -32600, "Invalid Request"),
-    };
     next.run(Request::from_parts(parts, Body::from(body))).await
 }
