@@ -658,39 +658,38 @@ impl Store for SqliteStore {
         position: RefreshPosition,
         new_token: &RefreshToken,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        // One statement: the compare-and-swap on the grant, and (through the trigger of
+        // migration 0004) the record of the new token, atomically.
         let moved = match position {
             RefreshPosition::Latest => {
                 sqlx::query(
-                    "UPDATE grants SET previous_refresh_hash = latest_refresh_hash, latest_refresh_hash = ?
+                    "UPDATE grants SET previous_refresh_hash = latest_refresh_hash,
+                         latest_refresh_hash = ?, latest_refresh_created_at = ?
                      WHERE id = ? AND latest_refresh_hash = ? AND revoked_at IS NULL",
                 )
                 .bind(new_token.token_hash.to_vec())
+                .bind(new_token.created_at)
                 .bind(grant_id)
                 .bind(presented.to_vec())
-                .execute(&mut *tx)
+                .execute(&self.writer)
                 .await?
             }
             RefreshPosition::Previous { latest } => {
                 sqlx::query(
-                    "UPDATE grants SET latest_refresh_hash = ?
-                     WHERE id = ? AND previous_refresh_hash = ? AND latest_refresh_hash = ? AND revoked_at IS NULL",
+                    "UPDATE grants SET latest_refresh_hash = ?, latest_refresh_created_at = ?
+                     WHERE id = ? AND previous_refresh_hash = ? AND latest_refresh_hash = ?
+                       AND revoked_at IS NULL",
                 )
                 .bind(new_token.token_hash.to_vec())
+                .bind(new_token.created_at)
                 .bind(grant_id)
                 .bind(presented.to_vec())
                 .bind(latest.to_vec())
-                .execute(&mut *tx)
+                .execute(&self.writer)
                 .await?
             }
         };
-        if moved.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        insert_refresh_token(&mut tx, new_token).await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(moved.rows_affected() == 1)
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<bool, StoreError> {
