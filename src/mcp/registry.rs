@@ -164,14 +164,19 @@ fn output(result: Result<(String, Value), String>) -> ToolOutput {
     }
 }
 
-type Body = fn(Arc<ToolDeps>, Option<Caller>, JsonObject) -> ToolFuture;
+/// A tool's body: the text summary and structured content, or an error text.
+type BodyFuture = Pin<Box<dyn Future<Output = Result<(String, Value), String>> + Send>>;
+type Body = fn(Arc<ToolDeps>, Option<Caller>, JsonObject) -> BodyFuture;
 
 fn entry(deps: &Arc<ToolDeps>, tool: Tool, access: Access, body: Body) -> ToolEntry {
     let deps = deps.clone();
     ToolEntry {
         tool,
         access,
-        run: Arc::new(move |caller, args| body(deps.clone(), caller, args)),
+        run: Arc::new(move |caller, args| {
+            let result = body(deps.clone(), caller, args);
+            Box::pin(async move { output(result.await) })
+        }),
     }
 }
 
@@ -260,12 +265,9 @@ pub fn default_registry(deps: ToolDeps) -> Registry {
             Access::Public,
             |deps, _caller, args| {
                 Box::pin(async move {
-                    let run = async {
-                        let query = required_text(&args, "query")?;
-                        let limit = number_arg(&args, "limit")?;
-                        tools::search::public_search(&*deps.store, query, limit).await
-                    };
-                    output(run.await)
+                    let query = required_text(&args, "query")?;
+                    let limit = number_arg(&args, "limit")?;
+                    tools::search::public_search(&*deps.store, query, limit).await
                 })
             },
         ),
@@ -288,9 +290,7 @@ pub fn default_registry(deps: ToolDeps) -> Registry {
                 annotations("List my files", true, false, true, false),
             ),
             scopes(&[Scope::FilesRead]),
-            |deps, caller, args| {
-                Box::pin(async move { output(files_list(&deps, caller, &args).await) })
-            },
+            |deps, caller, args| Box::pin(async move { files_list(&deps, caller, &args).await }),
         ),
         entry(
             &deps,
@@ -321,9 +321,7 @@ pub fn default_registry(deps: ToolDeps) -> Registry {
                 annotations("Read one of my files", true, false, true, false),
             ),
             scopes(&[Scope::FilesRead]),
-            |deps, caller, args| {
-                Box::pin(async move { output(files_read(&deps, caller, &args).await) })
-            },
+            |deps, caller, args| Box::pin(async move { files_read(&deps, caller, &args).await }),
         ),
         entry(
             &deps,
@@ -350,9 +348,7 @@ pub fn default_registry(deps: ToolDeps) -> Registry {
                 annotations("Write one of my files", false, true, true, false),
             ),
             scopes(&[Scope::FilesWrite]),
-            |deps, caller, args| {
-                Box::pin(async move { output(files_write(&deps, caller, &args).await) })
-            },
+            |deps, caller, args| Box::pin(async move { files_write(&deps, caller, &args).await }),
         ),
         entry(
             &deps,
@@ -374,9 +370,7 @@ pub fn default_registry(deps: ToolDeps) -> Registry {
                 annotations("Delete one of my files", false, true, false, false),
             ),
             scopes(&[Scope::FilesWrite]),
-            |deps, caller, args| {
-                Box::pin(async move { output(files_delete(&deps, caller, &args).await) })
-            },
+            |deps, caller, args| Box::pin(async move { files_delete(&deps, caller, &args).await }),
         ),
         entry(
             &deps,
@@ -405,17 +399,14 @@ pub fn default_registry(deps: ToolDeps) -> Registry {
             scopes(&[Scope::ChatRead]),
             |deps, caller, args| {
                 Box::pin(async move {
-                    let run = async {
-                        let caller = require(caller)?;
-                        tools::chat::list(
-                            &*deps.store,
-                            &caller,
-                            text_arg(&args, "cursor")?,
-                            number_arg(&args, "limit")?,
-                        )
-                        .await
-                    };
-                    output(run.await)
+                    let caller = require(caller)?;
+                    tools::chat::list(
+                        &*deps.store,
+                        &caller,
+                        text_arg(&args, "cursor")?,
+                        number_arg(&args, "limit")?,
+                    )
+                    .await
                 })
             },
         ),
@@ -456,19 +447,16 @@ pub fn default_registry(deps: ToolDeps) -> Registry {
             scopes(&[Scope::ChatRead]),
             |deps, caller, args| {
                 Box::pin(async move {
-                    let run = async {
-                        let caller = require(caller)?;
-                        let id = required_text(&args, "conversation_id")?;
-                        tools::chat::read(
-                            &*deps.store,
-                            &caller,
-                            id,
-                            text_arg(&args, "cursor")?,
-                            number_arg(&args, "limit")?,
-                        )
-                        .await
-                    };
-                    output(run.await)
+                    let caller = require(caller)?;
+                    let id = required_text(&args, "conversation_id")?;
+                    tools::chat::read(
+                        &*deps.store,
+                        &caller,
+                        id,
+                        text_arg(&args, "cursor")?,
+                        number_arg(&args, "limit")?,
+                    )
+                    .await
                 })
             },
         ),
@@ -497,17 +485,14 @@ pub fn default_registry(deps: ToolDeps) -> Registry {
             scopes(&[Scope::ChatRead]),
             |deps, caller, args| {
                 Box::pin(async move {
-                    let run = async {
-                        let caller = require(caller)?;
-                        tools::chat::search(
-                            &*deps.store,
-                            &caller,
-                            required_text(&args, "query")?,
-                            number_arg(&args, "limit")?,
-                        )
-                        .await
-                    };
-                    output(run.await)
+                    let caller = require(caller)?;
+                    tools::chat::search(
+                        &*deps.store,
+                        &caller,
+                        required_text(&args, "query")?,
+                        number_arg(&args, "limit")?,
+                    )
+                    .await
                 })
             },
         ),
@@ -540,23 +525,20 @@ pub fn default_registry(deps: ToolDeps) -> Registry {
             scopes(&[Scope::ChatWrite]),
             |deps, caller, args| {
                 Box::pin(async move {
-                    let run = async {
-                        let caller = require(caller)?;
-                        let request = tools::chat::WriteRequest {
-                            conversation_id: text_arg(&args, "conversation_id")?,
-                            content: required_text(&args, "content")?,
-                            role: text_arg(&args, "role")?,
-                        };
-                        tools::chat::write(
-                            &*deps.store,
-                            &caller,
-                            request,
-                            deps.chat_max_content_bytes,
-                            deps.clock.now(),
-                        )
-                        .await
+                    let caller = require(caller)?;
+                    let request = tools::chat::WriteRequest {
+                        conversation_id: text_arg(&args, "conversation_id")?,
+                        content: required_text(&args, "content")?,
+                        role: text_arg(&args, "role")?,
                     };
-                    output(run.await)
+                    tools::chat::write(
+                        &*deps.store,
+                        &caller,
+                        request,
+                        deps.chat_max_content_bytes,
+                        deps.clock.now(),
+                    )
+                    .await
                 })
             },
         ),
@@ -584,11 +566,8 @@ pub fn default_registry(deps: ToolDeps) -> Registry {
             scopes(&[Scope::SshExecute]),
             |deps, caller, _args| {
                 Box::pin(async move {
-                    let run = async {
-                        let caller = require(caller)?;
-                        tools::ssh_hosts::list(&*deps.store, &caller).await
-                    };
-                    output(run.await)
+                    let caller = require(caller)?;
+                    tools::ssh_hosts::list(&*deps.store, &caller).await
                 })
             },
         ),
@@ -626,24 +605,21 @@ pub fn default_registry(deps: ToolDeps) -> Registry {
             scopes(&[Scope::SshExecute]),
             |deps, caller, args| {
                 Box::pin(async move {
-                    let run = async {
-                        let caller = require(caller)?;
-                        let request = tools::ssh_hosts::ExecuteRequest {
-                            host: required_text(&args, "host")?,
-                            command: required_text(&args, "command")?,
-                            timeout_seconds: number_arg(&args, "timeout_seconds")?,
-                        };
-                        tools::ssh_hosts::execute(
-                            &*deps.store,
-                            deps.master_key.as_ref(),
-                            &deps.ssh_slots,
-                            &caller,
-                            request,
-                            deps.clock.now(),
-                        )
-                        .await
+                    let caller = require(caller)?;
+                    let request = tools::ssh_hosts::ExecuteRequest {
+                        host: required_text(&args, "host")?,
+                        command: required_text(&args, "command")?,
+                        timeout_seconds: number_arg(&args, "timeout_seconds")?,
                     };
-                    output(run.await)
+                    tools::ssh_hosts::execute(
+                        &*deps.store,
+                        deps.master_key.as_ref(),
+                        &deps.ssh_slots,
+                        &caller,
+                        request,
+                        deps.clock.now(),
+                    )
+                    .await
                 })
             },
         ),
@@ -669,11 +645,8 @@ pub fn default_registry(deps: ToolDeps) -> Registry {
             Access::Token(ScopeSet::default()),
             |deps, caller, _args| {
                 Box::pin(async move {
-                    let run = async {
-                        let caller = require(caller)?;
-                        tools::whoami::whoami(&*deps.store, &caller).await
-                    };
-                    output(run.await)
+                    let caller = require(caller)?;
+                    tools::whoami::whoami(&*deps.store, &caller).await
                 })
             },
         ),

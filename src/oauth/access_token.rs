@@ -246,10 +246,6 @@ impl AccessTokens {
         self.lifetime_secs
     }
 
-    pub fn issuer(&self) -> &str {
-        &self.issuer
-    }
-
     pub async fn issue(
         &self,
         user_id: &str,
